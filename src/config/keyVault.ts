@@ -1,0 +1,54 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { isRestError } from '@azure/core-rest-pipeline';
+import { SettingsError, type SettingProblem } from './settingsError.js';
+
+/** Settings that name or unlock an external system live in Key Vault, so the app's config holds none. */
+export type VaultSecretName = 'aws-role-arn';
+
+/** Reads the named secrets through the managed identity; every unreadable one is reported at once. */
+export async function readVaultSecrets(
+  vaultUri: string,
+  credential: TokenCredential,
+  names: readonly VaultSecretName[],
+): Promise<Map<VaultSecretName, string>> {
+  const client = new SecretClient(vaultUri, credential);
+  const values = new Map<VaultSecretName, string>();
+  const problems: SettingProblem[] = [];
+  for (const name of names) {
+    try {
+      const secret = await client.getSecret(name);
+      if (secret.value?.trim()) values.set(name, secret.value.trim());
+      else
+        problems.push({ setting: name, problem: `is empty in Key Vault ${vaultUri}`, expected: 'a value' });
+    } catch (error) {
+      problems.push(vaultProblem(vaultUri, name, error));
+    }
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  return values;
+}
+
+function vaultProblem(vaultUri: string, name: string, error: unknown): SettingProblem {
+  const status = isRestError(error) ? error.statusCode : undefined;
+  if (status === 404) {
+    return {
+      setting: name,
+      problem: `is not in Key Vault ${vaultUri}`,
+      expected: `a secret named ${name} (az keyvault secret set --vault-name <vault> --name ${name} --value <value>)`,
+    };
+  }
+  if (status === 401 || status === 403) {
+    return {
+      setting: name,
+      problem: `could not be read from Key Vault ${vaultUri} (HTTP ${status})`,
+      expected: "the function's managed identity to hold the 'Key Vault Secrets User' role on the vault",
+    };
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return {
+    setting: name,
+    problem: `could not be read from Key Vault ${vaultUri} (${message})`,
+    expected: 'a reachable vault',
+  };
+}

@@ -1,0 +1,151 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { azureCredentialFor } from '../config/azureCredential.js';
+import { SettingsReader } from '../config/parse.js';
+import { loadSettings, type Host, type Settings } from '../config/settings.js';
+import { logsIngestionSink, type LogsIngestionSinkOptions } from '../sinks/logsIngestionSink.js';
+import { ndjsonSink } from '../sinks/ndjsonSink.js';
+import type { RecordSink } from '../sinks/sink.js';
+import { awsAccessKeysCollector, awsAccessKeysCollectorName } from '../sources/aws/accessKeysCollector.js';
+import { webIdentityFederation } from '../sources/aws/federation.js';
+import { iamRegionForArn } from '../sources/aws/partition.js';
+import type { TableName, TableRows } from '../tables/generated.js';
+import type { Collector } from './collector.js';
+import type { Logger } from './logger.js';
+import { newRunId, runCollector, type RunResult } from './runCollector.js';
+
+export const collectorNames = [awsAccessKeysCollectorName] as const;
+export type CollectorName = (typeof collectorNames)[number];
+
+const collectorTables: { readonly [Name in CollectorName]: TableName } = {
+  'aws-access-keys': 'AWSIAMAccessKeys_CL',
+};
+
+export interface ConfiguredRunOptions {
+  readonly host: Host;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+  /** Dry run: write NDJSON files here instead of ingesting. */
+  readonly dryRunDirectory?: string;
+  readonly onAccepted?: (rows: readonly TableRows[TableName][]) => void;
+  /** Test seams: shorter SDK backoff, faster report polling. */
+  readonly tuning?: {
+    readonly ingestionRetry?: LogsIngestionSinkOptions['retryOptions'];
+    readonly reportPollSeconds?: number;
+  };
+}
+
+/**
+ * What a timer or the CLI runs: settings → credential → collector and sink → run. A run that cannot
+ * even load its settings still writes a Failed run row when the sink's own settings allow it.
+ */
+export async function runConfiguredCollector(
+  name: CollectorName,
+  options: ConfiguredRunOptions,
+): Promise<RunResult> {
+  const runId = newRunId();
+  let loaded: { settings: Settings; credential: TokenCredential };
+  try {
+    loaded = await loadSettings({
+      env: options.env,
+      host: options.host,
+      dryRun: options.dryRunDirectory !== undefined,
+      credentialFor: (clientId) => azureCredentialFor(options.host, clientId),
+    });
+  } catch (error) {
+    const sink = sinkFromEnvironmentAlone(options);
+    if (sink === undefined) throw error;
+    // The run row is the operator's alert path: record the failure there, then fail.
+    return runCollector({ collector: failingCollector(name, error), sink, log: options.log, runId });
+  }
+  const { settings, credential } = loaded;
+  const sink = createSink(settings, credential, options);
+  return runCollector({
+    collector: createCollector(name, settings, credential, options),
+    sink,
+    log: options.log,
+    runId,
+    onAccepted: options.onAccepted,
+  });
+}
+
+function createCollector(
+  name: CollectorName,
+  settings: Settings,
+  credential: TokenCredential,
+  options: ConfiguredRunOptions,
+): Collector {
+  switch (name) {
+    case 'aws-access-keys': {
+      const auth = settings.aws.auth;
+      const pollSeconds = options.tuning?.reportPollSeconds;
+      return awsAccessKeysCollector({
+        region: iamRegionForArn(auth.kind === 'federation' ? auth.roleArn : undefined),
+        accessKeyIdMode: settings.accessKeyIdMode,
+        concurrency: settings.aws.concurrency,
+        reportWait: pollSeconds
+          ? { minDelaySeconds: pollSeconds, maxDelaySeconds: pollSeconds * 4 }
+          : undefined,
+        credentialsFor: (context) =>
+          auth.kind === 'federation'
+            ? webIdentityFederation({
+                tokenCredential: credential,
+                audience: auth.audience,
+                roleArn: auth.roleArn,
+                roleSessionName: `cim-${name}-${context.runId}`,
+                region: iamRegionForArn(auth.roleArn),
+                stats: context.stats,
+              })
+            : undefined,
+      });
+    }
+  }
+}
+
+function createSink(
+  settings: Settings,
+  credential: TokenCredential,
+  options: ConfiguredRunOptions,
+): RecordSink {
+  if (options.dryRunDirectory !== undefined || settings.logsIngestion === undefined) {
+    return ndjsonSink(options.dryRunDirectory ?? '.local/out');
+  }
+  return logsIngestionSink({
+    ...settings.logsIngestion,
+    credential,
+    retryOptions: options.tuning?.ingestionRetry,
+  });
+}
+
+/** The sink's settings alone, read leniently: only to report a settings failure in a run row. */
+function sinkFromEnvironmentAlone(options: ConfiguredRunOptions): RecordSink | undefined {
+  if (options.dryRunDirectory !== undefined) return ndjsonSink(options.dryRunDirectory);
+  const read = new SettingsReader(options.env);
+  const endpoint = read.httpsUrl('LOGS_INGESTION_ENDPOINT', read.raw('LOGS_INGESTION_ENDPOINT'), '');
+  const dcrImmutableId = read.matching(
+    'LOGS_INGESTION_DCR_ID',
+    read.raw('LOGS_INGESTION_DCR_ID'),
+    /^dcr-[0-9a-f]{32}$/i,
+    '',
+  );
+  const clientId = read.raw('AZURE_CLIENT_ID');
+  if (!endpoint || !dcrImmutableId || (options.host === 'function' && !clientId)) return undefined;
+  return logsIngestionSink({
+    endpoint,
+    dcrImmutableId,
+    credential: azureCredentialFor(options.host, clientId),
+    retryOptions: options.tuning?.ingestionRetry,
+  });
+}
+
+function failingCollector(name: CollectorName, error: unknown): Collector {
+  // A source that fails before its first row: the run records the failure like any other.
+  return {
+    name,
+    table: collectorTables[name],
+    read: () => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.reject(error instanceof Error ? error : new Error(String(error))),
+      }),
+    }),
+  };
+}
