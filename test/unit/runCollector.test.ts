@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Collector } from '../../src/run/collector.js';
+import type { Logger } from '../../src/run/logger.js';
+import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';
+import { SinkRejectedError, type RecordSink } from '../../src/sinks/sink.js';
+import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';
+
+function memorySink(rejectTable?: TableName, rejectAfterRows = 0) {
+  const rows = new Map<TableName, unknown[]>();
+  const sink: RecordSink = {
+    description: 'memory',
+    send(table, batch) {
+      const stored = rows.get(table) ?? [];
+      if (table === rejectTable && stored.length + batch.length > rejectAfterRows) {
+        return Promise.reject(new SinkRejectedError(table, batch.length, batch.length, 'HTTP 503'));
+      }
+      rows.set(table, [...stored, ...batch]);
+      return Promise.resolve();
+    },
+  };
+  return { sink, rows };
+}
+
+function row(i: number): AWSIAMAccessKeysRow {
+  return { TimeGenerated: new Date(0).toISOString(), UserName: `u${i}` } as AWSIAMAccessKeysRow;
+}
+
+function collector(count: number, failAt?: number): Collector<'AWSIAMAccessKeys_CL'> {
+  return {
+    name: 'test-collector',
+    table: 'AWSIAMAccessKeys_CL',
+    async *read(context) {
+      for (let i = 0; i < count; i += 1) {
+        if (i === failAt) throw new Error(`source broke at ${i} with token eyJhbGciOi.eyJzdWIiOiJ4In0.c2ln`);
+        context.stats.apiCalls += 1;
+        await Promise.resolve();
+        yield row(i);
+      }
+    },
+  };
+}
+
+const lines: string[] = [];
+const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+
+describe('runCollector', () => {
+  it('uploads every row in batches and writes a Succeeded run row with the counts', async () => {
+    const { sink, rows } = memorySink();
+    const result = await runCollector({ collector: collector(25), sink, log, batchSize: 10 });
+    assert.equal(rows.get('AWSIAMAccessKeys_CL')?.length, 25);
+    const [runRow] = rows.get('CollectorRuns_CL') as CollectorRunsRow[];
+    assert.equal(runRow?.Status, 'Succeeded');
+    assert.equal(runRow?.RecordsRead, 25);
+    assert.equal(runRow?.RecordsUploaded, 25);
+    assert.equal(runRow?.ApiCalls, 25);
+    assert.equal(runRow?.RunId, result.runId);
+    assert.equal(runRow?.Error, null);
+  });
+
+  it('on a source failure writes a Failed row with a scrubbed error and rethrows', async () => {
+    const { sink, rows } = memorySink();
+    await assert.rejects(
+      runCollector({ collector: collector(25, 12), sink, log, batchSize: 10 }),
+      (error: unknown) => {
+        assert.ok(error instanceof CollectorRunError);
+        assert.match(error.message, /failed after 10 of 12 records were uploaded: source broke at 12/);
+        assert.ok(!error.message.includes('eyJ'), 'token scrubbed from the thrown error');
+        return true;
+      },
+    );
+    const [runRow] = rows.get('CollectorRuns_CL') as CollectorRunsRow[];
+    assert.equal(runRow?.Status, 'Failed');
+    assert.equal(runRow?.RecordsUploaded, 10);
+    assert.match(runRow?.Error ?? '', /source broke at 12 with token \[redacted-token\]/);
+  });
+
+  it('fails with the number of records the sink did not accept', async () => {
+    const { sink, rows } = memorySink('AWSIAMAccessKeys_CL', 10);
+    await assert.rejects(
+      runCollector({ collector: collector(25), sink, log, batchSize: 10 }),
+      /10 of 10 AWSIAMAccessKeys_CL records were not accepted/,
+    );
+    assert.equal((rows.get('CollectorRuns_CL') as CollectorRunsRow[])[0]?.Status, 'Failed');
+  });
+
+  it('fails loudly when even the run row cannot be written', async () => {
+    const { sink } = memorySink('CollectorRuns_CL', 0);
+    await assert.rejects(
+      runCollector({ collector: collector(3), sink, log }),
+      /uploaded its 3 records but not its run row/,
+    );
+  });
+});

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TokenCredential } from '@azure/core-auth';
+import { loadSettings, type Host } from '../../src/config/settings.js';
+import { SettingsError } from '../../src/config/settingsError.js';
+
+const unusedCredential: TokenCredential = {
+  getToken: () => Promise.reject(new Error('Key Vault must not be read in this test')),
+};
+
+const validFunctionEnv = {
+  AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+  LOGS_INGESTION_ENDPOINT: 'https://dcr-x.westeurope-1.ingest.monitor.azure.com',
+  LOGS_INGESTION_DCR_ID: 'dcr-0123456789abcdef0123456789abcdef',
+  AWS_FEDERATION_AUDIENCE: 'api://crosscloud-identity-monitor-aws',
+  'aws-role-arn': 'arn:aws:iam::123456789012:role/collector',
+};
+
+function load(env: Record<string, string | undefined>, host: Host = 'function', dryRun = false) {
+  return loadSettings({ env, host, dryRun, credentialFor: () => unusedCredential });
+}
+
+async function problemsOf(env: Record<string, string | undefined>, host: Host = 'function') {
+  const error = await load(env, host).then(
+    () => assert.fail('expected a SettingsError'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof SettingsError, `expected SettingsError, got ${String(error)}`);
+  return error;
+}
+
+describe('settings', () => {
+  it('loads a complete function configuration with defaults', async () => {
+    const { settings } = await load(validFunctionEnv);
+    assert.deepEqual(settings.aws.auth, {
+      kind: 'federation',
+      audience: 'api://crosscloud-identity-monitor-aws',
+      roleArn: 'arn:aws:iam::123456789012:role/collector',
+    });
+    assert.equal(settings.accessKeyIdMode, 'masked');
+    assert.equal(settings.aws.concurrency, 8);
+    assert.equal(settings.schedules.awsAccessKeys, '0 0 6 * * *');
+    assert.equal(settings.logsIngestion?.dcrImmutableId, validFunctionEnv.LOGS_INGESTION_DCR_ID);
+  });
+
+  it('accepts the upper-snake form of a vault secret name as an override', async () => {
+    const env = {
+      ...validFunctionEnv,
+      'aws-role-arn': undefined,
+      AWS_ROLE_ARN: 'arn:aws:iam::210987654321:role/x',
+    };
+    const { settings } = await load(env);
+    assert.equal(settings.aws.auth.kind === 'federation' && settings.aws.auth.roleArn, env.AWS_ROLE_ARN);
+  });
+
+  const missingCases = [
+    'AZURE_CLIENT_ID',
+    'LOGS_INGESTION_ENDPOINT',
+    'LOGS_INGESTION_DCR_ID',
+    'AWS_FEDERATION_AUDIENCE',
+  ] as const;
+  for (const name of missingCases) {
+    it(`names ${name} when it is missing or blank`, async () => {
+      for (const value of [undefined, '   ']) {
+        const error = await problemsOf({ ...validFunctionEnv, [name]: value });
+        assert.deepEqual(
+          error.problems.map((p) => p.setting),
+          [name],
+        );
+        assert.match(error.message, new RegExp(`Setting ${name} is missing: expected .+`));
+      }
+    });
+  }
+
+  const malformedCases: [string, string, RegExp][] = [
+    ['AZURE_CLIENT_ID', 'not-a-guid', /GUID/],
+    ['LOGS_INGESTION_ENDPOINT', 'http://plain.example.com', /must use https/],
+    ['LOGS_INGESTION_ENDPOINT', 'not a url', /is not a URL/],
+    ['LOGS_INGESTION_DCR_ID', 'dcr-123', /"dcr-" followed by 32 hex digits/],
+    ['AWS_FEDERATION_AUDIENCE', 'crosscloud', /Application ID URI/],
+    ['aws-role-arn', 'arn:aws:iam::12345:role/x', /arn:aws:iam::<12-digit account>:role\/<name>/],
+    ['aws-role-arn', 'arn:aws:iam::123456789012:user/alice', /role/],
+    ['ACCESS_KEY_ID_MODE', 'partial', /one of masked, full/],
+    ['AWS_CONCURRENCY', '0', /integer from 1 to 64/],
+    ['AWS_CONCURRENCY', 'eight', /integer from 1 to 64/],
+    ['AWS_ACCESS_KEYS_SCHEDULE', '0 6 * * *', /six fields/],
+    ['AWS_ACCESS_KEYS_SCHEDULE', '0 0 25 * * *', /hour "25" outside 0-23/],
+    ['AWS_ACCESS_KEYS_SCHEDULE', '0 0 6 * * FUNDAY', /day-of-week/],
+  ];
+  for (const [name, value, expected] of malformedCases) {
+    it(`rejects ${name}="${value}" naming the setting and what was expected`, async () => {
+      const error = await problemsOf({ ...validFunctionEnv, [name]: value });
+      assert.equal(error.problems[0]?.setting, name);
+      assert.match(error.message, new RegExp(`Setting ${name} `));
+      assert.match(error.message, expected);
+    });
+  }
+
+  it('accepts valid NCRONTAB variants', async () => {
+    for (const schedule of ['0 */30 * * * *', '0 0 6 * * MON-FRI', '0 15 2 1,15 JAN-DEC *']) {
+      const { settings } = await load({ ...validFunctionEnv, AWS_ACCESS_KEYS_SCHEDULE: schedule });
+      assert.equal(settings.schedules.awsAccessKeys, schedule);
+    }
+  });
+
+  it('reports every problem at once', async () => {
+    const error = await problemsOf({ AWS_CONCURRENCY: '-1' });
+    assert.deepEqual(error.problems.map((p) => p.setting).sort(), [
+      'AWS_CONCURRENCY',
+      'AWS_FEDERATION_AUDIENCE',
+      'AZURE_CLIENT_ID',
+      'KEY_VAULT_URI',
+      'LOGS_INGESTION_DCR_ID',
+      'LOGS_INGESTION_ENDPOINT',
+    ]);
+    assert.match(error.message, /^6 settings are invalid:/);
+  });
+
+  it('asks for KEY_VAULT_URI only when a secret is not overridden', async () => {
+    const error = await problemsOf({ ...validFunctionEnv, 'aws-role-arn': undefined });
+    assert.equal(error.problems[0]?.setting, 'KEY_VAULT_URI');
+    assert.match(error.message, /needed to read aws-role-arn/);
+  });
+
+  it('lets a terminal use the AWS default chain and skip ingestion on dry runs', async () => {
+    const { settings } = await load({}, 'cli', true);
+    assert.deepEqual(settings.aws.auth, { kind: 'default-chain' });
+    assert.equal(settings.logsIngestion, undefined);
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot } from '../support/paths.js';
+
+interface TableFile {
+  name: string;
+  stream: string;
+  transformKql: string;
+  columns: { name: string; type: string; description: string }[];
+}
+
+const tablesDir = join(repoRoot, 'infra', 'tables');
+const tables = readdirSync(tablesDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((file) => ({ file, table: JSON.parse(readFileSync(join(tablesDir, file), 'utf8')) as TableFile }));
+
+const types = new Set(['string', 'int', 'long', 'real', 'boolean', 'datetime', 'dynamic']);
+const reserved = new Set(['id', 'tenantid', 'type', '_resourceid', '_subscriptionid', 'uniqueid', 'title']);
+
+describe('table definitions (infra/tables)', () => {
+  it('has the baseline tables', () => {
+    const names = tables.map((t) => t.table.name);
+    for (const name of ['AWSIAMAccessKeys_CL', 'CollectorRuns_CL']) assert.ok(names.includes(name), name);
+  });
+
+  for (const { file, table } of tables) {
+    it(`${file} is a valid Log Analytics custom table with a matching stream`, () => {
+      assert.equal(file, `${table.name}.json`);
+      assert.match(table.name, /^[A-Za-z][A-Za-z0-9_]*_CL$/);
+      assert.match(table.stream, /^Custom-[A-Za-z0-9_]+$/);
+      assert.equal(table.transformKql, 'source');
+      assert.equal(table.columns[0]?.name, 'TimeGenerated');
+      assert.equal(table.columns[0]?.type, 'datetime');
+      const seen = new Set<string>();
+      for (const column of table.columns) {
+        assert.match(
+          column.name,
+          /^[A-Za-z][A-Za-z0-9_]{0,44}$/,
+          `${column.name}: letter first, at most 45 chars`,
+        );
+        assert.ok(!reserved.has(column.name.toLowerCase()), `${column.name} is reserved`);
+        assert.ok(types.has(column.type), `${column.name}: unknown type ${column.type}`);
+        assert.ok(column.description.length > 0, `${column.name} needs a description`);
+        assert.ok(!seen.has(column.name.toLowerCase()), `${column.name} is duplicated`);
+        seen.add(column.name.toLowerCase());
+      }
+    });
+  }
+
+  it('src/tables/generated.ts is up to date with the JSON', () => {
+    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'generate-table-types.mjs'), '--check'], {
+      stdio: 'pipe',
+    });
+  });
+});
