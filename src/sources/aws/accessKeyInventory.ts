@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { pMapIterable } from 'p-map';
 import type { AccessKeyFacts } from './accessKeyRow.js';
+import { hasAwsErrorCode } from './awsErrors.js';
 import {
   CredentialReportUnavailableError,
   fetchCredentialReport,
@@ -123,7 +124,7 @@ async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessK
     }
   } catch (error) {
     // Deleted between ListUsers and now: it has no keys any more.
-    if (error instanceof Error && error.name === 'NoSuchEntity') return [];
+    if (hasAwsErrorCode(error, 'NoSuchEntity')) return [];
     throw error;
   }
   return keys;
@@ -169,7 +170,7 @@ async function userSignInFlags(
     iam.send(new GetLoginProfileCommand({ UserName: userName })).then(
       () => true,
       (error: unknown) => {
-        if (error instanceof Error && error.name === 'NoSuchEntity') return false;
+        if (hasAwsErrorCode(error, 'NoSuchEntity')) return false;
         throw error;
       },
     ),

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { WaiterState, checkExceptions, createWaiter } from '@smithy/util-waiter';
 import { parse } from 'csv-parse';
+import { hasAwsErrorCode } from './awsErrors.js';
 
 /** One access-key slot of a report row; IAM users have at most two. */
 export interface ReportKeySlot {
@@ -57,15 +58,9 @@ const requiredColumns = [
   ),
 ];
 
-const deniedCodes = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
-const regenerateCodes = new Set([
-  'ReportNotPresent',
-  'CredentialReportNotPresentException',
-  'ReportExpired',
-  'CredentialReportExpiredException',
-  'ReportInProgress',
-  'CredentialReportNotReadyException',
-]);
+const deniedCodes = ['AccessDenied', 'UnauthorizedOperation'] as const;
+// Wire codes; the SDK's exception names are CredentialReport{NotPresent,Expired,NotReady}Exception.
+const regenerateCodes = ['ReportNotPresent', 'ReportExpired', 'ReportInProgress'] as const;
 
 /**
  * Asks IAM to (re)generate the credential report, waits until it is COMPLETE (IAM reuses a report
@@ -85,7 +80,7 @@ export async function fetchCredentialReport(
       const users = await parseCredentialReport(Buffer.from(response.Content).toString('utf8'));
       return { generatedTime: response.GeneratedTime, users };
     } catch (error) {
-      if (error instanceof Error && regenerateCodes.has(error.name) && attempt < 3) continue;
+      if (hasAwsErrorCode(error, ...regenerateCodes) && attempt < 3) continue;
       throw unavailableIfDenied(error);
     }
   }
@@ -126,7 +121,7 @@ async function waitForReport(iam: IAMClient, wait: CredentialReportWait): Promis
 }
 
 function unavailableIfDenied(error: unknown): unknown {
-  if (error instanceof Error && deniedCodes.has(error.name)) {
+  if (hasAwsErrorCode(error, ...deniedCodes)) {
     return new CredentialReportUnavailableError(
       `the role may not read the credential report (${error.name}); grant iam:GenerateCredentialReport and iam:GetCredentialReport to cut API calls`,
     );
