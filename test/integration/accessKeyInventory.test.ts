@@ -41,7 +41,7 @@ async function inventory(route: 'auto' | 'api' = 'auto') {
   const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
   const context: CollectorContext = { runId: 'run-1', startTime: now, stats, log: silentLogger };
   const collector = awsAccessKeysCollector({
-    credentialsFor: () => async () => ({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+    credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
     region: 'us-east-1',
     accessKeyIdMode: 'masked',
     concurrency: 8,
@@ -101,11 +101,18 @@ describe('AWS access-key inventory against moto', () => {
     const [report, api] = [await inventoryOnce('auto'), await inventoryOnce('api')];
     assert.ok(api.rows.every((row) => row.DataSource === 'api'));
     assert.deepEqual(comparable(api.rows), comparable(report.rows));
-    assert.ok(api.stats.apiCalls > report.stats.apiCalls * 2, `${api.stats.apiCalls} vs ${report.stats.apiCalls}`);
+    assert.ok(
+      api.stats.apiCalls > report.stats.apiCalls * 2,
+      `${api.stats.apiCalls} vs ${report.stats.apiCalls}`,
+    );
   });
 
   it('falls back to per-key calls with a warning when the role may not read the credential report', async () => {
-    proxy.failAction('GenerateCredentialReport', { status: 403, code: 'AccessDenied', message: 'not authorized' });
+    proxy.failAction('GenerateCredentialReport', {
+      status: 403,
+      code: 'AccessDenied',
+      message: 'not authorized',
+    });
     try {
       const { rows, stats } = await inventory();
       assert.equal(rows.length, expected.length);

@@ -1,0 +1,165 @@
+// Recording / fault-injecting reverse proxy in front of moto. Point AWS SDK clients at
+// `proxy.endpoint` to see which API calls the code under test makes and to simulate
+// AccessDenied, throttling and latency without touching moto.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RecordedRequest {
+  action: string; // Query "Action" param, or the X-Amz-Target operation for JSON services
+  params: Record<string, string>; // decoded form/query params (empty for JSON bodies)
+  status: number; // 0 while in flight, 502 when moto is unreachable
+  injected: boolean; // answered by the proxy (fault or throttle), never reached moto
+}
+
+export interface FaultSpec {
+  status?: number; // default 400
+  code: string; // becomes the SDK error's `name`
+  message?: string;
+  type?: 'Sender' | 'Receiver';
+  times?: number; // default: until clearFaults()
+}
+
+export interface AwsProxyOptions {
+  latencyMs?: number; // added before every forwarded request
+  maxRequestsPerSecond?: number; // above this rate answer Throttling (token bucket)
+}
+
+export interface AwsProxy {
+  endpoint: string;
+  requests: RecordedRequest[];
+  countByAction(): Record<string, number>;
+  failAction(action: string, fault: FaultSpec): void;
+  throttle(action: string, times?: number): void;
+  clearFaults(): void;
+  clearRequests(): void;
+  stop(): Promise<void>;
+}
+
+const THROTTLING: FaultSpec = { status: 400, code: 'Throttling', message: 'Rate exceeded' };
+
+const xmlEscape = (s: string): string => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// Query protocol (IAM, STS) errors are XML; JSON protocol (Organizations) errors use __type.
+function sendError(res: http.ServerResponse, fault: FaultSpec, json: boolean): number {
+  const status = fault.status ?? 400;
+  const requestId = randomUUID();
+  const message = fault.message ?? fault.code;
+  const headers = { 'x-amzn-requestid': requestId, 'x-amzn-errortype': fault.code };
+  if (json) {
+    res.writeHead(status, { ...headers, 'content-type': 'application/x-amz-json-1.1' });
+    res.end(JSON.stringify({ __type: fault.code, message }));
+  } else {
+    res.writeHead(status, { ...headers, 'content-type': 'text/xml' });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>${fault.type ?? 'Sender'}</Type>` +
+        `<Code>${xmlEscape(fault.code)}</Code><Message>${xmlEscape(message)}</Message></Error>` +
+        `<RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+  }
+  return status;
+}
+
+function describe(
+  req: http.IncomingMessage,
+  body: string,
+): { action: string; params: Record<string, string> } {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') {
+    return { action: target.slice(target.lastIndexOf('.') + 1), params: {} };
+  }
+  const url = new URL(req.url ?? '/', 'http://proxy');
+  const params: Record<string, string> = Object.fromEntries(url.searchParams);
+  if (String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) {
+    Object.assign(params, Object.fromEntries(new URLSearchParams(body)));
+  }
+  return { action: params['Action'] ?? `${req.method ?? 'GET'} ${url.pathname}`, params };
+}
+
+function tokenBucket(ratePerSecond: number): () => boolean {
+  let tokens = ratePerSecond;
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    tokens = Math.min(ratePerSecond, tokens + ((now - last) / 1000) * ratePerSecond);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
+
+export async function startAwsProxy(target: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
+  const upstream = new URL(target);
+  const faults = new Map<string, FaultSpec>();
+  const requests: RecordedRequest[] = [];
+  const admit = options.maxRequestsPerSecond ? tokenBucket(options.maxRequestsPerSecond) : () => true;
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => void handle(req, res, Buffer.concat(chunks)));
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
+    const entry: RecordedRequest = { ...describe(req, body.toString()), status: 0, injected: false };
+    requests.push(entry);
+    const json = typeof req.headers['x-amz-target'] === 'string';
+    const fault = faults.get(entry.action);
+    if (fault) {
+      if (fault.times !== undefined && --fault.times <= 0) faults.delete(entry.action);
+      entry.injected = true;
+      entry.status = sendError(res, fault, json);
+      return;
+    }
+    if (!admit()) {
+      entry.injected = true;
+      entry.status = sendError(res, THROTTLING, json);
+      return;
+    }
+    if (options.latencyMs) await sleep(options.latencyMs);
+    const forward = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, 'content-length': String(body.length) },
+      },
+      (up) => {
+        entry.status = up.statusCode ?? 0;
+        res.writeHead(entry.status, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on('error', (err) => {
+      entry.status = 502;
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`aws proxy: upstream error: ${err.message}`);
+    });
+    forward.end(body);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    countByAction: () => {
+      const counts: Record<string, number> = {};
+      for (const r of requests) counts[r.action] = (counts[r.action] ?? 0) + 1;
+      return counts;
+    },
+    failAction: (action, fault) => void faults.set(action, { ...fault }),
+    throttle: (action, times) => void faults.set(action, { ...THROTTLING, times }),
+    clearFaults: () => faults.clear(),
+    clearRequests: () => void requests.splice(0),
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections(); // SDK keep-alive sockets would otherwise hold close() open
+      }),
+  };
+}
