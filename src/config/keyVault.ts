@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { isRestError } from '@azure/core-rest-pipeline';
+import { describeError } from '../run/redact.js';
 import { SettingsError, type SettingProblem } from './settingsError.js';
 
 /** Settings that name or unlock an external system live in Key Vault, so the app's config holds none. */
@@ -49,7 +50,7 @@ function vaultProblem(vaultUri: string, name: string, error: unknown): SettingPr
       expected: "the function's managed identity to hold the 'Key Vault Secrets User' role on the vault",
     };
   }
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const message = describeError(error).split('\n')[0];
   return {
     setting: name,
     problem: `could not be read from Key Vault ${vaultUri} (${message})`,

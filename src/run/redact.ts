@@ -36,7 +36,15 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     const prefix = typeof code === 'string' && !error.message.includes(code) ? `${code}: ` : '';
-    return redact(`${prefix}${error.message}`);
+    return redact(`${prefix}${error.message}${innerReasons(error)}`);
   }
   return redact(String(error));
+}
+
+/** Credential chains and aggregate errors hide the useful part in `errors`: surface it. */
+function innerReasons(error: Error): string {
+  const inner = (error as { errors?: unknown }).errors;
+  if (!Array.isArray(inner) || inner.length === 0) return '';
+  const reasons = inner.map((e: unknown) => (e instanceof Error ? e.message.split('\n')[0] : String(e)));
+  return ` (${reasons.join('; ')})`;
 }
