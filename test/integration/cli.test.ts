@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
+import { startMoto, type MotoServer } from '../emulators/moto.js';
+import { repoRoot } from '../support/paths.js';
+import { expectedKeys, realisticAccount, type ExpectedKey } from '../support/seedAccount.js';
+
+const run = promisify(execFile);
+const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+let moto: MotoServer;
+let expected: ExpectedKey[];
+
+/** Runs the installed bin the way a user would, with a terminal's environment: the AWS default chain. */
+function crosscloud(args: string[], extraEnv: Record<string, string> = {}) {
+  return run(process.execPath, [cli, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_ENDPOINT_URL: moto.endpoint,
+      ...extraEnv,
+    },
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+}
+
+before(async () => {
+  moto = await startMoto();
+  const spec = realisticAccount({ users: 80, seed: 5 });
+  expected = expectedKeys(spec, await moto.seedIam(spec));
+});
+
+after(() => moto?.stop());
+
+describe('crosscloud-identity-monitor CLI', () => {
+  it('collect aws-access-keys --dry-run writes NDJSON files and ends with the summary', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cim-cli-'));
+    const result = await crosscloud(['collect', 'aws-access-keys', '--dry-run', '--out', out]);
+    assert.equal(result.code, 0, result.stderr);
+
+    const rows = (await readFile(join(out, 'AWSIAMAccessKeys_CL.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AWSIAMAccessKeysRow);
+    assert.equal(rows.length, expected.length);
+    const [runRow] = (await readFile(join(out, 'CollectorRuns_CL.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as CollectorRunsRow);
+    assert.equal(runRow?.Status, 'Succeeded');
+
+    const active90 = rows.filter((r) => r.Status === 'Active' && (r.KeyAgeDays ?? 0) > 90).length;
+    const neverUsed = expected.filter((k) => k.lastUsedDate === null).length;
+    const noMfaUsers = new Set(expected.filter((k) => !k.mfaActive).map((k) => k.userName)).size;
+    assert.match(result.stdout, new RegExp(`access keys +${expected.length} `));
+    assert.match(result.stdout, new RegExp(`active keys > 90 days +${active90}\\n`));
+    assert.match(result.stdout, new RegExp(`never-used keys +${neverUsed}\\n`));
+    assert.match(result.stdout, new RegExp(`users with keys, no MFA +${noMfaUsers}\\n`));
+    assert.match(result.stderr, new RegExp(`… ${expected.length} records accepted`), 'progress on stderr');
+  });
+
+  it('without --dry-run, names the missing ingestion settings and exits 1', async () => {
+    const result = await crosscloud(['collect', 'aws-access-keys']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /LOGS_INGESTION_ENDPOINT is missing/);
+    assert.match(result.stderr, /LOGS_INGESTION_DCR_ID is missing/);
+  });
+
+  it('refuses unknown commands, collectors and options with usage and exit code 2', async () => {
+    for (const args of [
+      ['inventory'],
+      ['collect', 'gcp-keys'],
+      ['collect', 'aws-access-keys', '--verbose'],
+    ]) {
+      const result = await crosscloud(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, /Usage: crosscloud-identity-monitor collect <collector>/);
+    }
+  });
+});
