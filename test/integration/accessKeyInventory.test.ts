@@ -122,4 +122,19 @@ describe('AWS access-key inventory against moto', () => {
       proxy.clearFaults();
     }
   });
+
+  it('waits out LimitExceeded and regenerates an expired report instead of failing', async () => {
+    proxy.failAction('GenerateCredentialReport', { status: 409, code: 'LimitExceeded', times: 2 });
+    proxy.failAction('GetCredentialReport', { status: 410, code: 'ReportExpired', times: 1 });
+    try {
+      const { rows, stats, calls } = await inventory();
+      assert.equal(rows.length, expected.length);
+      assert.ok(rows.every((row) => row.DataSource === 'credential-report'));
+      assert.deepEqual(stats.warnings, []);
+      assert.ok((calls.GenerateCredentialReport ?? 0) >= 4, 'two refusals, then a generation per fetch');
+      assert.equal(calls.GetCredentialReport, 2, 'the expired report was fetched again');
+    } finally {
+      proxy.clearFaults();
+    }
+  });
 });
