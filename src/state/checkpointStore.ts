@@ -1,0 +1,22 @@
+/**
+ * Where a windowed collector has read up to. A checkpoint is the end of the last window whose records
+ * the sink accepted in full; it never moves past data the sink has not accepted.
+ */
+export interface Checkpoint {
+  /** Collector name, e.g. `entra-signins`. */
+  readonly collector: string;
+  /** Scope of the checkpoint: the Entra tenant ID (one collector may serve several tenants). */
+  readonly scope: string;
+  /** Exclusive upper bound of event time already delivered. */
+  readonly position: Date;
+  /** Run that wrote it, for tracing. */
+  readonly runId: string;
+  readonly updatedAt: Date;
+}
+
+export interface CheckpointStore {
+  readonly description: string;
+  get(collector: string, scope: string): Promise<Checkpoint | undefined>;
+  /** Persists a new position. Monotonic: a position earlier than the stored one leaves the stored one. */
+  set(checkpoint: Checkpoint): Promise<void>;
+}
