@@ -2,6 +2,12 @@ import type { TokenCredential } from '@azure/core-auth';
 import { SettingsReader } from './parse.js';
 import { SettingsError } from './settingsError.js';
 import { readVaultSecrets, type VaultSecretName } from './keyVault.js';
+import { signInEventTypes, type SignInEventType } from '../sources/entra/rows.js';
+import {
+  readCheckpointStorageSettings,
+  type CheckpointStorageSettings,
+} from '../state/checkpointSettings.js';
+import type { WindowPolicy } from '../run/windowedCollector.js';
 
 /** Who is running: the deployed Function App (managed identity, real ingestion) or a terminal. */
 export type Host = 'function' | 'cli';
@@ -26,7 +32,20 @@ export interface Settings {
     readonly concurrency: number;
   };
   readonly accessKeyIdMode: AccessKeyIdMode;
-  readonly schedules: { readonly awsAccessKeys: string };
+  readonly entra: {
+    readonly graphEndpoint: string;
+    readonly signInEventTypes: readonly SignInEventType[];
+    /** Requests per interval to Graph's audit logs (Graph allows 5 per 10 s per tenant). */
+    readonly pacing: { readonly limit: number; readonly intervalMs: number };
+    readonly window: WindowPolicy;
+  };
+  /** Where windowed collectors keep checkpoints; undefined = a local file (CLI only). */
+  readonly checkpointStorage: CheckpointStorageSettings | undefined;
+  readonly schedules: {
+    readonly awsAccessKeys: string;
+    readonly entraSignIns: string;
+    readonly entraAudits: string;
+  };
 }
 
 export interface LoadSettingsOptions {
@@ -34,11 +53,17 @@ export interface LoadSettingsOptions {
   readonly host: Host;
   /** Dry runs need no ingestion settings. */
   readonly dryRun?: boolean;
+  /** Which collectors' settings must be present: only those are required. */
+  readonly needs: { readonly aws?: boolean; readonly entra?: boolean };
   /** Builds the credential that reads Key Vault, once the app settings are known to be valid. */
   readonly credentialFor: (azureClientId: string | undefined) => TokenCredential;
 }
 
-export const defaultSchedules = { awsAccessKeys: '0 0 6 * * *' } as const;
+export const defaultSchedules = {
+  awsAccessKeys: '0 0 6 * * *',
+  entraSignIns: '0 */15 * * * *',
+  entraAudits: '0 5-59/15 * * * *',
+} as const;
 
 const expected = {
   clientId: 'the client ID (a GUID) of the user-assigned managed identity',
@@ -91,15 +116,30 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
   }
 
   // Locally the AWS default chain is fine; the deployed app only ever federates.
-  const audienceRaw = isFunction
-    ? read.required('AWS_FEDERATION_AUDIENCE', expected.audience)
-    : read.raw('AWS_FEDERATION_AUDIENCE');
+  const needsAws = options.needs.aws === true;
+  const audienceRaw =
+    isFunction && needsAws
+      ? read.required('AWS_FEDERATION_AUDIENCE', expected.audience)
+      : read.raw('AWS_FEDERATION_AUDIENCE');
   const audience = read.matching('AWS_FEDERATION_AUDIENCE', audienceRaw, audienceUri, expected.audience);
-  const federate = isFunction || audienceRaw !== undefined;
+  const federate = needsAws && (isFunction || audienceRaw !== undefined);
 
   const accessKeyIdMode = read.oneOf<AccessKeyIdMode>('ACCESS_KEY_ID_MODE', ['masked', 'full'], 'masked');
   const concurrency = read.integer('AWS_CONCURRENCY', { min: 1, max: 64 }, 8);
-  const awsAccessKeys = read.schedule('AWS_ACCESS_KEYS_SCHEDULE', defaultSchedules.awsAccessKeys);
+  const schedules = {
+    awsAccessKeys: read.schedule('AWS_ACCESS_KEYS_SCHEDULE', defaultSchedules.awsAccessKeys),
+    entraSignIns: read.schedule('ENTRA_SIGNINS_SCHEDULE', defaultSchedules.entraSignIns),
+    entraAudits: read.schedule('ENTRA_AUDITS_SCHEDULE', defaultSchedules.entraAudits),
+  };
+  const entra = readEntraSettings(read);
+  const storageNamed =
+    read.raw('AzureWebJobsStorage') !== undefined ||
+    Object.keys(env).some((name) => name.startsWith('AzureWebJobsStorage__') && read.raw(name) !== undefined);
+  // The deployed app keeps checkpoints in its own storage account; a terminal may use a local file.
+  const checkpointStorage =
+    options.needs.entra && (isFunction || storageNamed)
+      ? readCheckpointStorageSettings(read, env)
+      : undefined;
 
   // The vault is needed only for secrets the environment does not override.
   const wanted: VaultSecretName[] = federate ? ['aws-role-arn'] : [];
@@ -144,7 +184,56 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       logsIngestion,
       aws: { auth, concurrency },
       accessKeyIdMode,
-      schedules: { awsAccessKeys },
+      entra,
+      checkpointStorage,
+      schedules,
+    },
+  };
+}
+
+const minuteMs = 60_000;
+
+function readEntraSettings(read: SettingsReader): Settings['entra'] {
+  const endpointExpected =
+    'the Microsoft Graph endpoint, e.g. https://graph.microsoft.com (national clouds differ)';
+  const graphEndpoint =
+    read.httpsUrl(
+      'GRAPH_ENDPOINT',
+      read.raw('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com',
+      endpointExpected,
+    ) ?? 'https://graph.microsoft.com';
+  const typesRaw = read.raw('ENTRA_SIGNIN_EVENT_TYPES') ?? 'interactiveUser';
+  const types = typesRaw
+    .split(',')
+    .map((type) => type.trim())
+    .filter(Boolean);
+  const unknown = types.filter((type) => !(signInEventTypes as readonly string[]).includes(type));
+  if (unknown.length > 0 || types.length === 0) {
+    read.problems.push({
+      setting: 'ENTRA_SIGNIN_EVENT_TYPES',
+      problem: `is "${typesRaw}"`,
+      expected: `a comma-separated list of ${signInEventTypes.join(', ')} (default interactiveUser)`,
+    });
+  }
+  const valid = types.filter((type): type is SignInEventType =>
+    (signInEventTypes as readonly string[]).includes(type),
+  );
+  return {
+    graphEndpoint,
+    signInEventTypes: valid.length > 0 ? [...new Set(valid)] : ['interactiveUser'],
+    pacing: {
+      limit: read.integer('GRAPH_REQUESTS_PER_WINDOW', { min: 1, max: 1000 }, 5),
+      // Graph's window is 10 s; 2% more absorbs network jitter between our clock and its counter.
+      intervalMs: read.integer('GRAPH_PACING_WINDOW_MS', { min: 1, max: 600_000 }, 10_200),
+    },
+    window: {
+      overlapMs: read.integer('ENTRA_OVERLAP_MINUTES', { min: 0, max: 1440 }, 10) * minuteMs,
+      lagMs: read.integer('ENTRA_LAG_MINUTES', { min: 0, max: 1440 }, 15) * minuteMs,
+      initialLookbackMs:
+        read.integer('ENTRA_INITIAL_LOOKBACK_HOURS', { min: 1, max: 720 }, 24) * 60 * minuteMs,
+      sliceMs: read.integer('ENTRA_SLICE_MINUTES', { min: 1, max: 1440 }, 60) * minuteMs,
+      retentionMs: read.integer('ENTRA_RETENTION_DAYS', { min: 1, max: 730 }, 30) * 24 * 60 * minuteMs,
+      budgetMs: read.integer('RUN_TIME_BUDGET_MINUTES', { min: 1, max: 600 }, 20) * minuteMs,
     },
   };
 }

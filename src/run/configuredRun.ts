@@ -8,17 +8,37 @@ import type { RecordSink } from '../sinks/sink.js';
 import { awsAccessKeysCollector, awsAccessKeysCollectorName } from '../sources/aws/accessKeysCollector.js';
 import { webIdentityFederation } from '../sources/aws/federation.js';
 import { iamRegionForArn } from '../sources/aws/partition.js';
+import {
+  entraAuditsCollector,
+  entraAuditsCollectorName,
+  entraSignInsCollector,
+  entraSignInsCollectorName,
+  type GraphSourceOptions,
+} from '../sources/entra/auditLogCollectors.js';
+import type { CheckpointStore } from '../state/checkpointStore.js';
+import { fileCheckpointStore } from '../state/fileCheckpointStore.js';
+import { createTableCheckpointStore } from '../state/tableCheckpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
 import type { Collector } from './collector.js';
 import type { Logger } from './logger.js';
-import { newRunId, runCollector, type RunResult } from './runCollector.js';
+import { newRunId, runCollector, type RunResult, type TimeWindow } from './runCollector.js';
+import { runWindowedCollector } from './runWindowedCollector.js';
 
-export const collectorNames = [awsAccessKeysCollectorName] as const;
+export const collectorNames = [
+  awsAccessKeysCollectorName,
+  entraSignInsCollectorName,
+  entraAuditsCollectorName,
+] as const;
 export type CollectorName = (typeof collectorNames)[number];
 
 const collectorTables: { readonly [Name in CollectorName]: TableName } = {
   'aws-access-keys': 'AWSIAMAccessKeys_CL',
+  'entra-signins': 'EntraSignIns_CL',
+  'entra-audits': 'EntraAuditLogs_CL',
 };
+
+/** Where the CLI keeps checkpoints when no storage account is configured. */
+export const localCheckpointFile = '.local/state/checkpoints.json';
 
 export interface ConfiguredRunOptions {
   readonly host: Host;
@@ -26,11 +46,14 @@ export interface ConfiguredRunOptions {
   readonly log: Logger;
   /** Dry run: write NDJSON files here instead of ingesting. */
   readonly dryRunDirectory?: string;
+  /** Windowed collectors: read exactly this window and leave the checkpoint alone (CLI backfill). */
+  readonly window?: TimeWindow;
   readonly onAccepted?: (rows: readonly TableRows[TableName][]) => void;
   /** Test seams: shorter SDK backoff, faster report polling. */
   readonly tuning?: {
     readonly ingestionRetry?: LogsIngestionSinkOptions['retryOptions'];
     readonly reportPollSeconds?: number;
+    readonly graphRetry?: GraphSourceOptions['retryOptions'];
   };
 }
 
@@ -49,6 +72,7 @@ export async function runConfiguredCollector(
       env: options.env,
       host: options.host,
       dryRun: options.dryRunDirectory !== undefined,
+      needs: { aws: name === 'aws-access-keys', entra: name !== 'aws-access-keys' },
       credentialFor: (clientId) => azureCredentialFor(options.host, clientId),
     });
   } catch (error) {
@@ -59,46 +83,62 @@ export async function runConfiguredCollector(
   }
   const { settings, credential } = loaded;
   const sink = createSink(settings, credential, options);
-  return runCollector({
-    collector: createCollector(name, settings, credential, options),
-    sink,
-    log: options.log,
-    runId,
-    onAccepted: options.onAccepted,
-  });
+  const common = { sink, log: options.log, runId, onAccepted: options.onAccepted };
+  if (name === 'aws-access-keys') {
+    return runCollector({ ...common, collector: createAwsCollector(name, settings, credential, options) });
+  }
+  const graph: GraphSourceOptions = {
+    endpoint: settings.entra.graphEndpoint,
+    credential,
+    pacing: settings.entra.pacing,
+    retryOptions: options.tuning?.graphRetry,
+  };
+  const windowed = {
+    ...common,
+    checkpoints: createCheckpointStore(settings, options),
+    policy: settings.entra.window,
+    explicitWindow: options.window,
+  };
+  return name === 'entra-signins'
+    ? runWindowedCollector({
+        ...windowed,
+        collector: entraSignInsCollector({ ...graph, eventTypes: settings.entra.signInEventTypes }),
+      })
+    : runWindowedCollector({ ...windowed, collector: entraAuditsCollector(graph) });
 }
 
-function createCollector(
+function createCheckpointStore(settings: Settings, options: ConfiguredRunOptions): CheckpointStore {
+  const storage = settings.checkpointStorage;
+  if (storage === undefined) return fileCheckpointStore(localCheckpointFile);
+  const clientId = storage.kind === 'identity' ? (storage.clientId ?? settings.azureClientId) : undefined;
+  return createTableCheckpointStore(storage, { credential: azureCredentialFor(options.host, clientId) });
+}
+
+function createAwsCollector(
   name: CollectorName,
   settings: Settings,
   credential: TokenCredential,
   options: ConfiguredRunOptions,
-): Collector {
-  switch (name) {
-    case 'aws-access-keys': {
-      const auth = settings.aws.auth;
-      const pollSeconds = options.tuning?.reportPollSeconds;
-      return awsAccessKeysCollector({
-        region: iamRegionForArn(auth.kind === 'federation' ? auth.roleArn : undefined),
-        accessKeyIdMode: settings.accessKeyIdMode,
-        concurrency: settings.aws.concurrency,
-        reportWait: pollSeconds
-          ? { minDelaySeconds: pollSeconds, maxDelaySeconds: pollSeconds * 4 }
-          : undefined,
-        credentialsFor: (context) =>
-          auth.kind === 'federation'
-            ? webIdentityFederation({
-                tokenCredential: credential,
-                audience: auth.audience,
-                roleArn: auth.roleArn,
-                roleSessionName: `cim-${name}-${context.runId}`,
-                region: iamRegionForArn(auth.roleArn),
-                stats: context.stats,
-              })
-            : undefined,
-      });
-    }
-  }
+): Collector<'AWSIAMAccessKeys_CL'> {
+  const auth = settings.aws.auth;
+  const pollSeconds = options.tuning?.reportPollSeconds;
+  return awsAccessKeysCollector({
+    region: iamRegionForArn(auth.kind === 'federation' ? auth.roleArn : undefined),
+    accessKeyIdMode: settings.accessKeyIdMode,
+    concurrency: settings.aws.concurrency,
+    reportWait: pollSeconds ? { minDelaySeconds: pollSeconds, maxDelaySeconds: pollSeconds * 4 } : undefined,
+    credentialsFor: (context) =>
+      auth.kind === 'federation'
+        ? webIdentityFederation({
+            tokenCredential: credential,
+            audience: auth.audience,
+            roleArn: auth.roleArn,
+            roleSessionName: `cim-${name}-${context.runId}`,
+            region: iamRegionForArn(auth.roleArn),
+            stats: context.stats,
+          })
+        : undefined,
+  });
 }
 
 function createSink(

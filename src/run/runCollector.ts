@@ -1,24 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import type { CollectorRunsRow, TableName, TableRows } from '../tables/generated.js';
 import type { RecordSink } from '../sinks/sink.js';
-import type { Collector, SourceStats } from './collector.js';
+import type { Collector, CollectorContext, SourceStats } from './collector.js';
 import type { Logger } from './logger.js';
+import { pumpToSink, type RunProgress } from './pumpToSink.js';
 import { describeError } from './redact.js';
 import { appVersion } from './version.js';
 
 export type RunStatus = 'Succeeded' | 'Failed' | 'PartiallySucceeded';
 
-export interface RunOptions<Table extends TableName> {
-  readonly collector: Collector<Table>;
+export interface TimeWindow {
+  readonly start: Date;
+  readonly end: Date;
+}
+
+/** What every run needs, whatever its source. */
+export interface RunBaseOptions<Table extends TableName> {
   readonly sink: RecordSink;
   readonly log: Logger;
   readonly runId?: string;
   /** Rows per sink call; the SDK splits each call into ~1 MB requests. */
   readonly batchSize?: number;
+  /** Sink calls in flight at once. */
+  readonly maxInFlight?: number;
   /** Called with each batch the sink accepted (progress, summaries). */
   readonly onAccepted?: (rows: readonly TableRows[Table][]) => void;
   readonly stats?: SourceStats;
   readonly now?: () => Date;
+}
+
+export interface RunOptions<Table extends TableName> extends RunBaseOptions<Table> {
+  readonly collector: Collector<Table>;
 }
 
 export interface RunResult {
@@ -30,6 +42,7 @@ export interface RunResult {
   readonly apiCalls: number;
   readonly throttled: number;
   readonly durationMs: number;
+  readonly window: TimeWindow | undefined;
   readonly warnings: readonly string[];
 }
 
@@ -49,101 +62,134 @@ export function newRunId(): string {
   return randomUUID();
 }
 
-/**
- * Streams a collector's rows into a sink in batches, then writes one CollectorRuns_CL row, whatever
- * happened. A failed run rethrows after its row is written, so the host records the failure.
- */
+/** How a run's body ended when it did not throw. */
+export interface RunOutcome {
+  readonly status: Exclude<RunStatus, 'Failed'>;
+  readonly window?: TimeWindow;
+}
+
+/** The context a run body works in: the collector context plus the live counts and the pump. */
+export interface RunBodyContext<Table extends TableName> extends CollectorContext {
+  readonly progress: RunProgress;
+  /** Streams rows into the sink; resolves when all were accepted. */
+  pump(rows: AsyncIterable<TableRows[Table]>): Promise<void>;
+  /** The window covered so far, reported in the run row even if the run fails later. */
+  covered: TimeWindow | undefined;
+}
+
+/** Streams a snapshot collector's rows into a sink, then writes its run row. */
 export async function runCollector<Table extends TableName>(options: RunOptions<Table>): Promise<RunResult> {
-  const { collector, sink, log } = options;
+  const { collector } = options;
+  return executeRun(collector.name, collector.table, options, async (context) => {
+    await context.pump(collector.read(context));
+    return { status: 'Succeeded' };
+  });
+}
+
+/**
+ * Runs a body, then writes one CollectorRuns_CL row, whatever happened. A failed run rethrows after
+ * its row is written, so the Functions host records the failure too.
+ */
+export async function executeRun<Table extends TableName>(
+  collectorName: string,
+  table: Table,
+  options: RunBaseOptions<Table>,
+  body: (context: RunBodyContext<Table>) => Promise<RunOutcome>,
+): Promise<RunResult> {
+  const { sink, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? newRunId();
   const startTime = now();
   const stats: SourceStats = options.stats ?? { apiCalls: 0, throttled: 0, warnings: [] };
-  const batchSize = options.batchSize ?? 2000;
-  let recordsRead = 0;
-  let recordsUploaded = 0;
-  let failure: unknown;
+  const progress: RunProgress = { recordsRead: 0, recordsUploaded: 0 };
+  const context: RunBodyContext<Table> = {
+    runId,
+    startTime,
+    stats,
+    log,
+    progress,
+    covered: undefined,
+    pump: (rows) =>
+      pumpToSink(rows, sink, table, progress, {
+        batchSize: options.batchSize ?? 2000,
+        maxInFlight: options.maxInFlight ?? 2,
+        onAccepted: options.onAccepted,
+      }),
+  };
 
-  log.info(`${collector.name} run ${runId} started; writing to ${sink.description}`);
+  log.info(`${collectorName} run ${runId} started; writing to ${sink.description}`);
+  let outcome: RunOutcome | undefined;
+  let failure: unknown;
   try {
-    let batch: TableRows[Table][] = [];
-    const flush = async (): Promise<void> => {
-      const rows = batch;
-      batch = [];
-      await sink.send(collector.table, rows);
-      recordsUploaded += rows.length;
-      options.onAccepted?.(rows);
-    };
-    for await (const row of collector.read({ runId, startTime, stats, log })) {
-      recordsRead += 1;
-      batch.push(row);
-      if (batch.length >= batchSize) await flush();
-    }
-    await flush();
+    outcome = await body(context);
   } catch (error) {
     failure = error;
   }
 
   const endTime = now();
-  const status: RunStatus = failure === undefined ? 'Succeeded' : 'Failed';
+  const status: RunStatus = outcome?.status ?? 'Failed';
+  const window = outcome?.window ?? context.covered;
   const errorText = failure === undefined ? null : describeError(failure);
   const result: RunResult = {
     runId,
-    collector: collector.name,
+    collector: collectorName,
     status,
-    recordsRead,
-    recordsUploaded,
+    recordsRead: progress.recordsRead,
+    recordsUploaded: progress.recordsUploaded,
     apiCalls: stats.apiCalls,
     throttled: stats.throttled,
     durationMs: endTime.getTime() - startTime.getTime(),
+    window,
     warnings: [...stats.warnings],
   };
   const runRow: CollectorRunsRow = {
     TimeGenerated: endTime.toISOString(),
     RunId: runId,
-    Collector: collector.name,
+    Collector: collectorName,
     Status: status,
     StartTime: startTime.toISOString(),
     EndTime: endTime.toISOString(),
     DurationMs: result.durationMs,
-    RecordsRead: recordsRead,
-    RecordsUploaded: recordsUploaded,
+    RecordsRead: progress.recordsRead,
+    RecordsUploaded: progress.recordsUploaded,
     ApiCalls: stats.apiCalls,
     Throttled: stats.throttled,
-    WindowStart: null,
-    WindowEnd: null,
+    WindowStart: window?.start.toISOString() ?? null,
+    WindowEnd: window?.end.toISOString() ?? null,
     Error: errorText,
     Warnings: stats.warnings.length > 0 ? describeError(stats.warnings.join('\n')) : null,
     Version: appVersion,
   };
 
-  for (const warning of stats.warnings) log.warn(`${collector.name} run ${runId}: ${warning}`);
+  for (const warning of stats.warnings) log.warn(`${collectorName} run ${runId}: ${warning}`);
   let runRowError: unknown;
   try {
     await sink.send('CollectorRuns_CL', [runRow]);
   } catch (error) {
     runRowError = error;
     log.error(
-      `${collector.name} run ${runId}: could not write its CollectorRuns_CL row: ${describeError(error)}`,
+      `${collectorName} run ${runId}: could not write its CollectorRuns_CL row: ${describeError(error)}`,
     );
   }
 
-  const figures = `${recordsRead} read, ${recordsUploaded} uploaded, ${stats.apiCalls} API calls, ${stats.throttled} throttled, ${result.durationMs} ms`;
+  const figures = `${progress.recordsRead} read, ${progress.recordsUploaded} uploaded, ${stats.apiCalls} API calls, ${stats.throttled} throttled, ${result.durationMs} ms`;
   if (failure !== undefined) {
-    log.error(`${collector.name} run ${runId} failed (${figures}): ${errorText ?? ''}`);
+    log.error(`${collectorName} run ${runId} failed (${figures}): ${errorText ?? ''}`);
     throw new CollectorRunError(
-      collector.name,
+      collectorName,
       runId,
-      `${collector.name} run ${runId} failed after ${recordsUploaded} of ${recordsRead} records were uploaded: ${errorText ?? ''}`,
+      `${collectorName} run ${runId} failed after ${progress.recordsUploaded} of ${progress.recordsRead} records were uploaded: ${errorText ?? ''}`,
     );
   }
   if (runRowError !== undefined) {
     throw new CollectorRunError(
-      collector.name,
+      collectorName,
       runId,
-      `${collector.name} run ${runId} uploaded its ${recordsUploaded} records but not its run row: ${describeError(runRowError)}`,
+      `${collectorName} run ${runId} uploaded its ${progress.recordsUploaded} records but not its run row: ${describeError(runRowError)}`,
     );
   }
-  log.info(`${collector.name} run ${runId} succeeded (${figures})`);
+  log.info(
+    `${collectorName} run ${runId} ${status === 'Succeeded' ? 'succeeded' : 'partially succeeded'} (${figures})`,
+  );
   return result;
 }

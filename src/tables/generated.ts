@@ -77,9 +77,113 @@ export interface CollectorRunsRow {
   Version: string | null;
 }
 
+/** Microsoft Entra ID directory audits read from Microsoft Graph (/auditLogs/directoryAudits); column names follow the native AuditLogs table. */
+export interface EntraAuditLogsRow {
+  /** Event time: the audit's activityDateTime. (datetime) */
+  TimeGenerated: string;
+  /** activityDateTime as Graph reported it (kept even if ingestion rewrites TimeGenerated). (datetime) */
+  ActivityDateTime: string | null;
+  /** Audit event ID (unique; deduplicate on it: collection is at-least-once). (string) */
+  Id: string | null;
+  /** Category, e.g. UserManagement, RoleManagement, ApplicationManagement. (string) */
+  Category: string | null;
+  /** activityDisplayName, e.g. Add member to role. (string) */
+  OperationName: string | null;
+  /** operationType, e.g. Add, Update, Delete, Assign. (string) */
+  OperationType: string | null;
+  /** success, failure, timeout (or a value Graph adds later). (string) */
+  Result: string | null;
+  /** resultReason. (string) */
+  ResultReason: string | null;
+  /** Service that logged the event. (string) */
+  LoggedByService: string | null;
+  /** Correlation ID. (string) */
+  CorrelationId: string | null;
+  /** initiatedBy: the user or app that did it. (dynamic) */
+  InitiatedBy: unknown | null;
+  /** targetResources with their modifiedProperties. (dynamic) */
+  TargetResources: unknown | null;
+  /** additionalDetails key/value pairs. (dynamic) */
+  AdditionalDetails: unknown | null;
+  /** Entra tenant the collector read this from. (string) */
+  SourceTenantId: string | null;
+}
+
+/** Microsoft Entra ID sign-ins read from Microsoft Graph (/auditLogs/signIns); column names follow the native SigninLogs table. */
+export interface EntraSignInsRow {
+  /** Event time: the sign-in's createdDateTime. (datetime) */
+  TimeGenerated: string;
+  /** createdDateTime as Graph reported it (kept even if ingestion rewrites TimeGenerated). (datetime) */
+  CreatedDateTime: string | null;
+  /** Sign-in ID (unique; deduplicate on it: collection is at-least-once). (string) */
+  Id: string | null;
+  /** UPN of the user; empty for service principals and managed identities. (string) */
+  UserPrincipalName: string | null;
+  /** Object ID of the user. (string) */
+  UserId: string | null;
+  /** Display name of the user. (string) */
+  UserDisplayName: string | null;
+  /** Application signed in to. (string) */
+  AppDisplayName: string | null;
+  /** Application (client) ID. (string) */
+  AppId: string | null;
+  /** Resource the sign-in was for. (string) */
+  ResourceDisplayName: string | null;
+  /** ID of the resource (resourceId). (string) */
+  ResourceIdentity: string | null;
+  /** Client IP address. (string) */
+  IPAddress: string | null;
+  /** Legacy client app used, e.g. Browser, Exchange ActiveSync. (string) */
+  ClientAppUsed: string | null;
+  /** Whether the sign-in was interactive. (boolean) */
+  IsInteractive: boolean | null;
+  /** interactiveUser, nonInteractiveUser, servicePrincipal or managedIdentity. (string) */
+  SignInEventType: string | null;
+  /** status.errorCode as a string: 0 is success. (string) */
+  ResultType: string | null;
+  /** status.failureReason. (string) */
+  ResultDescription: string | null;
+  /** success, failure, notApplied (or a value Graph adds later). (string) */
+  ConditionalAccessStatus: string | null;
+  /** appliedConditionalAccessPolicies as Graph returned them. (dynamic) */
+  ConditionalAccessPolicies: unknown | null;
+  /** riskDetail. (string) */
+  RiskDetail: string | null;
+  /** riskLevelDuringSignIn. (string) */
+  RiskLevelDuringSignIn: string | null;
+  /** riskLevelAggregated. (string) */
+  RiskLevelAggregated: string | null;
+  /** riskState. (string) */
+  RiskState: string | null;
+  /** riskEventTypes_v2. (dynamic) */
+  RiskEventTypes_V2: unknown | null;
+  /** Country or region of the sign-in (location.countryOrRegion). (string) */
+  Location: string | null;
+  /** location: city, state, countryOrRegion, geoCoordinates. (dynamic) */
+  LocationDetails: unknown | null;
+  /** deviceDetail: deviceId, displayName, operatingSystem, browser, isCompliant, isManaged, trustType. (dynamic) */
+  DeviceDetail: unknown | null;
+  /** status: errorCode, failureReason, additionalDetails. (dynamic) */
+  Status: unknown | null;
+  /** Service principal that signed in (servicePrincipal and managedIdentity sign-ins, beta). (string) */
+  ServicePrincipalId: string | null;
+  /** Name of that service principal (beta). (string) */
+  ServicePrincipalName: string | null;
+  /** Home tenant of the signing-in identity (beta). (string) */
+  HomeTenantId: string | null;
+  /** Tenant of the resource (beta). (string) */
+  ResourceTenantId: string | null;
+  /** Correlation ID of the sign-in. (string) */
+  CorrelationId: string | null;
+  /** Entra tenant the collector read this from. (string) */
+  SourceTenantId: string | null;
+}
+
 export interface TableRows {
   AWSIAMAccessKeys_CL: AWSIAMAccessKeysRow;
   CollectorRuns_CL: CollectorRunsRow;
+  EntraAuditLogs_CL: EntraAuditLogsRow;
+  EntraSignIns_CL: EntraSignInsRow;
 }
 
 export type TableName = keyof TableRows;
@@ -137,6 +241,65 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'Error', type: 'string' },
       { name: 'Warnings', type: 'string' },
       { name: 'Version', type: 'string' },
+    ],
+  },
+  EntraAuditLogs_CL: {
+    name: 'EntraAuditLogs_CL',
+    stream: 'Custom-EntraAuditLogs',
+    columns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'ActivityDateTime', type: 'datetime' },
+      { name: 'Id', type: 'string' },
+      { name: 'Category', type: 'string' },
+      { name: 'OperationName', type: 'string' },
+      { name: 'OperationType', type: 'string' },
+      { name: 'Result', type: 'string' },
+      { name: 'ResultReason', type: 'string' },
+      { name: 'LoggedByService', type: 'string' },
+      { name: 'CorrelationId', type: 'string' },
+      { name: 'InitiatedBy', type: 'dynamic' },
+      { name: 'TargetResources', type: 'dynamic' },
+      { name: 'AdditionalDetails', type: 'dynamic' },
+      { name: 'SourceTenantId', type: 'string' },
+    ],
+  },
+  EntraSignIns_CL: {
+    name: 'EntraSignIns_CL',
+    stream: 'Custom-EntraSignIns',
+    columns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'CreatedDateTime', type: 'datetime' },
+      { name: 'Id', type: 'string' },
+      { name: 'UserPrincipalName', type: 'string' },
+      { name: 'UserId', type: 'string' },
+      { name: 'UserDisplayName', type: 'string' },
+      { name: 'AppDisplayName', type: 'string' },
+      { name: 'AppId', type: 'string' },
+      { name: 'ResourceDisplayName', type: 'string' },
+      { name: 'ResourceIdentity', type: 'string' },
+      { name: 'IPAddress', type: 'string' },
+      { name: 'ClientAppUsed', type: 'string' },
+      { name: 'IsInteractive', type: 'boolean' },
+      { name: 'SignInEventType', type: 'string' },
+      { name: 'ResultType', type: 'string' },
+      { name: 'ResultDescription', type: 'string' },
+      { name: 'ConditionalAccessStatus', type: 'string' },
+      { name: 'ConditionalAccessPolicies', type: 'dynamic' },
+      { name: 'RiskDetail', type: 'string' },
+      { name: 'RiskLevelDuringSignIn', type: 'string' },
+      { name: 'RiskLevelAggregated', type: 'string' },
+      { name: 'RiskState', type: 'string' },
+      { name: 'RiskEventTypes_V2', type: 'dynamic' },
+      { name: 'Location', type: 'string' },
+      { name: 'LocationDetails', type: 'dynamic' },
+      { name: 'DeviceDetail', type: 'dynamic' },
+      { name: 'Status', type: 'dynamic' },
+      { name: 'ServicePrincipalId', type: 'string' },
+      { name: 'ServicePrincipalName', type: 'string' },
+      { name: 'HomeTenantId', type: 'string' },
+      { name: 'ResourceTenantId', type: 'string' },
+      { name: 'CorrelationId', type: 'string' },
+      { name: 'SourceTenantId', type: 'string' },
     ],
   },
 };

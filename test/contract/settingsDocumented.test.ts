@@ -7,12 +7,19 @@ import { repoRoot } from '../support/paths.js';
 /** Setting names the code reads: every `read.<kind>('NAME'…)` and every Key Vault secret name. */
 function settingsReadByCode(): string[] {
   const names = new Set<string>();
-  for (const file of ['src/config/settings.ts', 'src/config/keyVault.ts']) {
+  for (const file of [
+    'src/config/settings.ts',
+    'src/config/keyVault.ts',
+    'src/state/checkpointSettings.ts',
+  ]) {
     const source = readFileSync(join(repoRoot, file), 'utf8');
     for (const match of source.matchAll(
       /read\.(?:raw|required|integer|oneOf<[^>]*>|schedule)\(\s*'([^']+)'/g,
     )) {
       names.add(match[1] ?? '');
+    }
+    for (const match of source.matchAll(/checkpointSettingNames = \{([^}]+)\}/g)) {
+      for (const name of (match[1] ?? '').matchAll(/: '([^']+)'/g)) names.add(name[1] ?? '');
     }
     for (const match of source.matchAll(/VaultSecretName = ([^;]+);/g)) {
       for (const secret of (match[1] ?? '').matchAll(/'([^']+)'/g)) names.add(secret[1] ?? '');

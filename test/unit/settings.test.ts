@@ -17,7 +17,7 @@ const validFunctionEnv = {
 };
 
 function load(env: Record<string, string | undefined>, host: Host = 'function', dryRun = false) {
-  return loadSettings({ env, host, dryRun, credentialFor: () => unusedCredential });
+  return loadSettings({ env, host, dryRun, needs: { aws: true }, credentialFor: () => unusedCredential });
 }
 
 async function problemsOf(env: Record<string, string | undefined>, host: Host = 'function') {

@@ -1,0 +1,64 @@
+import type { RecordSink } from '../sinks/sink.js';
+import type { TableName, TableRows } from '../tables/generated.js';
+
+/** Live counts of a run, readable even when it fails halfway. */
+export interface RunProgress {
+  recordsRead: number;
+  recordsUploaded: number;
+}
+
+export interface PumpOptions<Table extends TableName> {
+  /** Rows per sink call; the SDK splits each call into ~1 MB requests. */
+  readonly batchSize: number;
+  /** Sink calls in flight at once: reading goes on while earlier batches upload, memory stays bounded. */
+  readonly maxInFlight: number;
+  readonly onAccepted?: (rows: readonly TableRows[Table][]) => void;
+}
+
+/**
+ * Streams rows into the sink in batches with at most `maxInFlight` uploads pending: the source is
+ * pulled only while there is room, so memory is bounded by batchSize × (maxInFlight + 1) rows.
+ * Resolves once every row was accepted; rejects with the first failure after the others settled.
+ */
+export async function pumpToSink<Table extends TableName>(
+  rows: AsyncIterable<TableRows[Table]>,
+  sink: RecordSink,
+  table: Table,
+  progress: RunProgress,
+  options: PumpOptions<Table>,
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+
+  const launch = (batch: TableRows[Table][]): void => {
+    const upload = sink.send(table, batch).then(
+      () => {
+        progress.recordsUploaded += batch.length;
+        options.onAccepted?.(batch);
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    const tracked = upload.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+
+  try {
+    let batch: TableRows[Table][] = [];
+    for await (const row of rows) {
+      progress.recordsRead += 1;
+      batch.push(row);
+      if (batch.length < options.batchSize) continue;
+      launch(batch);
+      batch = [];
+      while (inFlight.size >= options.maxInFlight && failure === undefined) await Promise.race(inFlight);
+      if (failure !== undefined) break;
+    }
+    if (batch.length > 0 && failure === undefined) launch(batch);
+  } finally {
+    // Never leave uploads running behind a failed read: the caller must know what was accepted.
+    await Promise.allSettled(inFlight);
+  }
+  if (failure !== undefined) throw failure.error;
+}

@@ -1,0 +1,41 @@
+import type { TableName, TableRows } from '../tables/generated.js';
+import type { CollectorContext } from './collector.js';
+import type { TimeWindow } from './runCollector.js';
+
+/** An opened source: whose data it reads (the checkpoint scope) and how to read one window. */
+export interface WindowedSource<Table extends TableName> {
+  /** E.g. the Entra tenant ID: one checkpoint per collector and scope. */
+  readonly scope: string;
+  read(window: TimeWindow): AsyncIterable<TableRows[Table]>;
+}
+
+/** A source of events with their own event time, read window by window behind a checkpoint. */
+export interface WindowedCollector<Table extends TableName = TableName> {
+  readonly name: string;
+  readonly table: Table;
+  open(context: CollectorContext): Promise<WindowedSource<Table>>;
+}
+
+export interface WindowPolicy {
+  /** Re-read this much before the checkpoint: late events and clock skew land there. */
+  readonly overlapMs: number;
+  /** Stay this far behind now: events arrive in the source minutes late. */
+  readonly lagMs: number;
+  /** First run (no checkpoint): how far back to start. */
+  readonly initialLookbackMs: number;
+  /** A window is read and committed in slices of at most this length. */
+  readonly sliceMs: number;
+  /** Stop starting new slices after this long; the next run resumes from the checkpoint. */
+  readonly budgetMs: number;
+  /** The source keeps events this long: a checkpoint older than that has lost data. */
+  readonly retentionMs: number;
+}
+
+/** Splits [start, end] into consecutive slices of at most `sliceMs`. */
+export function slicesOf(window: TimeWindow, sliceMs: number): TimeWindow[] {
+  const slices: TimeWindow[] = [];
+  for (let start = window.start.getTime(); start < window.end.getTime(); start += sliceMs) {
+    slices.push({ start: new Date(start), end: new Date(Math.min(start + sliceMs, window.end.getTime())) });
+  }
+  return slices;
+}
