@@ -109,7 +109,8 @@ function readStorage(
         setting: names.tableServiceUri,
         problem:
           others.length > 0
-            ? `is missing (${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} set, but give no table endpoint; ` +
+            ? `is missing (${others.join(', ')} ${others.length === 1 ? 'is set, but gives' : 'are set, but give'} ` +
+              'no table endpoint; ' +
               `${names.accountName} would)`
             : 'is missing',
         expected: expected.tableServiceUri,

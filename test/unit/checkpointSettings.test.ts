@@ -150,6 +150,16 @@ describe('readCheckpointStorageSettings', () => {
       );
     });
 
+    it('names a single identity-based setting that gives no table endpoint', () => {
+      const { problems } = problemsOf({
+        AzureWebJobsStorage__blobServiceUri: 'https://stmonitor.blob.core.windows.net',
+      });
+      assert.match(
+        problems[0]?.problem ?? '',
+        /\(AzureWebJobsStorage__blobServiceUri is set, but gives no table endpoint;/,
+      );
+    });
+
     it('uses AzureWebJobsStorage__tableServiceUri, without a trailing slash', () => {
       const { settings, problems } = read({
         AzureWebJobsStorage__tableServiceUri: 'https://stmonitor.table.core.windows.net/',
