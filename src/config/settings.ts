@@ -34,6 +34,8 @@ export interface Settings {
   readonly accessKeyIdMode: AccessKeyIdMode;
   readonly entra: {
     readonly graphEndpoint: string;
+    /** Token audience for Graph; like LogsIngestionClient's `audience`, it differs by cloud, not by host. */
+    readonly graphAudience: string;
     readonly signInEventTypes: readonly SignInEventType[];
     /** Requests per interval to Graph's audit logs (Graph allows 5 per 10 s per tenant). */
     readonly pacing: { readonly limit: number; readonly intervalMs: number };
@@ -202,6 +204,13 @@ function readEntraSettings(read: SettingsReader): Settings['entra'] {
       read.raw('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com',
       endpointExpected,
     ) ?? 'https://graph.microsoft.com';
+  const audienceExpected = 'the Microsoft Graph token audience, e.g. https://graph.microsoft.com (default)';
+  const graphAudience =
+    read.httpsUrl(
+      'GRAPH_AUDIENCE',
+      read.raw('GRAPH_AUDIENCE') ?? 'https://graph.microsoft.com',
+      audienceExpected,
+    ) ?? 'https://graph.microsoft.com';
   const typesRaw = read.raw('ENTRA_SIGNIN_EVENT_TYPES') ?? 'interactiveUser';
   const types = typesRaw
     .split(',')
@@ -220,6 +229,7 @@ function readEntraSettings(read: SettingsReader): Settings['entra'] {
   );
   return {
     graphEndpoint,
+    graphAudience,
     signInEventTypes: valid.length > 0 ? [...new Set(valid)] : ['interactiveUser'],
     pacing: {
       limit: read.integer('GRAPH_REQUESTS_PER_WINDOW', { min: 1, max: 1000 }, 5),

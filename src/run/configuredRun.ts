@@ -89,6 +89,7 @@ export async function runConfiguredCollector(
   }
   const graph: GraphSourceOptions = {
     endpoint: settings.entra.graphEndpoint,
+    audience: settings.entra.graphAudience,
     credential,
     pacing: settings.entra.pacing,
     retryOptions: options.tuning?.graphRetry,

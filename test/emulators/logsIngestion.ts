@@ -39,6 +39,8 @@ export interface LogsIngestionEmulatorOptions {
   tables?: TableDefinition[];
   /** Object IDs holding "Monitoring Metrics Publisher" on the DCR. Default: the identity's principal. */
   authorizedPrincipalIds?: string[];
+  /** Volume tests: keep only these fields of each accepted record, so the emulator's memory stays small. */
+  retainFields?: string[];
 }
 
 export interface IngestionRequest {
@@ -403,7 +405,11 @@ export async function startLogsIngestionEmulator(
     }
     if (Array.isArray(parsed)) entry.records = parsed.length;
     const records = validateRecords(table, parsed);
-    store.get(table.stream)?.push(...records);
+    const retain = options.retainFields;
+    const kept = retain
+      ? records.map((record) => Object.fromEntries(retain.map((field) => [field, record[field]])))
+      : records;
+    for (const record of kept) store.get(table.stream)?.push(record);
   }
 
   function reply(res: http.ServerResponse, entry: IngestionRequest, err?: unknown): void {

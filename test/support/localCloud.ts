@@ -13,6 +13,7 @@ export const collectorRoleArn = 'arn:aws:iam::123456789012:role/crosscloud-ident
 
 /** Every peer the app talks to, on this machine: moto behind a recording proxy, and the Azure emulators. */
 export interface LocalCloud {
+  /** Absent when started with `aws: false`. */
   readonly moto: MotoServer;
   readonly aws: AwsProxy;
   readonly identity: ManagedIdentityEmulator;
@@ -23,9 +24,17 @@ export interface LocalCloud {
   stop(): Promise<void>;
 }
 
-export async function startLocalCloud(options: { tokenLifetimeSeconds?: number } = {}): Promise<LocalCloud> {
-  const moto = await startMoto();
-  const aws = await startAwsProxy(moto.endpoint);
+export interface LocalCloudOptions {
+  readonly tokenLifetimeSeconds?: number;
+  /** Start moto and the AWS proxy (default true); Entra-only tests skip them. */
+  readonly aws?: boolean;
+  /** See LogsIngestionEmulatorOptions.retainFields. */
+  readonly retainFields?: string[];
+}
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const moto = options.aws === false ? undefined : await startMoto();
+  const aws = moto ? await startAwsProxy(moto.endpoint) : undefined;
   const identity = await startManagedIdentityEmulator({
     tenantId,
     clientId: identityClientId,
@@ -33,7 +42,11 @@ export async function startLocalCloud(options: { tokenLifetimeSeconds?: number }
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
   });
   const keyVault = await startKeyVaultEmulator({ secrets: { 'aws-role-arn': collectorRoleArn }, identity });
-  const ingestion = await startLogsIngestionEmulator({ identity, dcrImmutableId });
+  const ingestion = await startLogsIngestionEmulator({
+    identity,
+    dcrImmutableId,
+    retainFields: options.retainFields,
+  });
   const env = {
     ...identity.env(),
     AZURE_CLIENT_ID: identityClientId,
@@ -43,18 +56,27 @@ export async function startLocalCloud(options: { tokenLifetimeSeconds?: number }
     AWS_FEDERATION_AUDIENCE: federationAudience,
     AWS_ACCESS_KEYS_SCHEDULE: '0 0 6 * * *',
     // The AWS SDK's own endpoint override: every AWS client goes to moto through the proxy.
-    AWS_ENDPOINT_URL: aws.endpoint,
+    ...(aws ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
   };
+  const absent = <T>(name: string): T =>
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error(`${name} was not started (aws: false)`);
+        },
+      },
+    ) as T;
   return {
-    moto,
-    aws,
+    moto: moto ?? absent<MotoServer>('moto'),
+    aws: aws ?? absent<AwsProxy>('the AWS proxy'),
     identity,
     keyVault,
     ingestion,
     env,
     async stop() {
-      await Promise.allSettled([ingestion.stop(), keyVault.stop(), identity.stop(), aws.stop()]);
-      await moto.stop();
+      await Promise.allSettled([ingestion.stop(), keyVault.stop(), identity.stop(), aws?.stop()]);
+      await moto?.stop();
     },
   };
 }

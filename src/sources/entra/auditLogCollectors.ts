@@ -11,6 +11,7 @@ export const entraAuditsCollectorName = 'entra-audits';
 
 export interface GraphSourceOptions {
   readonly endpoint: string;
+  readonly audience: string;
   readonly credential: TokenCredential;
   readonly pacing: GraphClientOptions['pacing'];
   readonly retryOptions?: GraphClientOptions['retryOptions'];
@@ -38,7 +39,7 @@ export function entraSignInsCollector(
     table: 'EntraSignIns_CL',
     async open(context) {
       const graph = createGraphClient({ ...options, stats: context.stats });
-      const tenantId = await tenantOfToken(options.credential, `${graph.endpoint}/.default`);
+      const tenantId = await tenantOfToken(options.credential, graph.scope);
       const typeFilter = `(signInEventTypes/any(t: ${options.eventTypes.map((type) => `t eq '${type}'`).join(' or ')}))`;
       return {
         scope: tenantId,
@@ -67,7 +68,7 @@ export function entraAuditsCollector(options: GraphSourceOptions): WindowedColle
     table: 'EntraAuditLogs_CL',
     async open(context) {
       const graph = createGraphClient({ ...options, stats: context.stats });
-      const tenantId = await tenantOfToken(options.credential, `${graph.endpoint}/.default`);
+      const tenantId = await tenantOfToken(options.credential, graph.scope);
       return {
         scope: tenantId,
         async *read(window) {

@@ -24,6 +24,8 @@ export interface GraphPacing {
 export interface GraphClientOptions {
   /** `https://graph.microsoft.com` (or a national cloud's). */
   readonly endpoint: string;
+  /** Token audience, `https://graph.microsoft.com` in the public cloud. */
+  readonly audience: string;
   readonly credential: TokenCredential;
   readonly pacing: GraphPacing;
   readonly stats: SourceStats;
@@ -32,6 +34,8 @@ export interface GraphClientOptions {
 
 export interface GraphClient {
   readonly endpoint: string;
+  /** The OAuth scope the client's tokens are for. */
+  readonly scope: string;
   /** Every page of a collection, following `@odata.nextLink` until the last. */
   pages<T>(pathAndQuery: string): AsyncGenerator<T[]>;
 }
@@ -50,16 +54,14 @@ interface CollectionPage<T> {
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const endpoint = options.endpoint.replace(/\/+$/, '');
   const origin = new URL(endpoint).origin;
+  const scope = `${options.audience.replace(/\/+$/, '')}/.default`;
   const pipeline: Pipeline = createPipelineFromOptions({
     retryOptions: { maxRetries: 8, ...options.retryOptions },
     userAgentOptions: { userAgentPrefix: `crosscloud-identity-monitor/${appVersion}` },
   });
-  pipeline.addPolicy(
-    bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: `${endpoint}/.default` }),
-    {
-      phase: 'Sign',
-    },
-  );
+  pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: scope }), {
+    phase: 'Sign',
+  });
   pipeline.addPolicy(pacingPolicy(endpoint, options.pacing), { afterPhase: 'Retry' });
   pipeline.addPolicy(countingPolicy(options.stats), { afterPhase: 'Retry' });
   const httpClient: HttpClient = createDefaultHttpClient();
@@ -77,6 +79,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
 
   return {
     endpoint,
+    scope,
     async *pages<T>(pathAndQuery: string): AsyncGenerator<T[]> {
       let url: string | undefined = `${endpoint}${pathAndQuery}`;
       while (url) {
