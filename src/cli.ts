@@ -92,6 +92,7 @@ export async function main(
   });
   const summary = accessKeySummarizer();
   let accepted = 0;
+  let lastProgress = Date.now();
   try {
     const result = await runConfiguredCollector(collector, {
       host: 'cli',
@@ -102,7 +103,11 @@ export async function main(
       onAccepted: (rows) => {
         accepted += rows.length;
         if (collector === 'aws-access-keys') summary.add(rows as readonly AWSIAMAccessKeysRow[]);
-        io.stderr(`… ${accepted} records accepted\n`);
+        // A line every couple of seconds: progress for long runs, quiet for short ones.
+        if (Date.now() - lastProgress >= 2000) {
+          lastProgress = Date.now();
+          io.stderr(`… ${accepted} records accepted\n`);
+        }
       },
     });
     io.stdout(renderSummary(result, collector === 'aws-access-keys' ? summary.result() : undefined));
