@@ -20,8 +20,12 @@
 // (time, index) key of the last item returned (keyset pagination, HMAC-signed so it stays opaque), so a page
 // always continues strictly below the previous one. Like the real service, an event that arrives late with a time
 // *above* the cursor of a paging run in progress is not returned by that run: only a later query sees it, which is
-// what overlap windows in a collector are for.
+// what overlap windows in a collector are for. A request with a $skiptoken pages the query the token carries (any
+// $filter beside it is ignored); a token is only valid on the path that issued it. Pages are written as chunked
+// JSON, generated 100 records at a time, so a 1000-record page never exists as one string.
 //
+// Order of checks per request: injected drop / delay / fault, route, bearer token (401), throttle (429),
+// permissions (403), query options (400), then the page.
 // Throttling: the identity-and-access reports limit, `limit` requests (default 5) per sliding `windowMs` (default
 // 10,000) per tenant (the token's tid), counted over admitted requests. An excess request gets 429 TooManyRequests
 // with Retry-After = the time until the oldest admitted request leaves the window, in seconds with millisecond
@@ -41,7 +45,8 @@ import { loadDevTls } from './tls.js';
 
 export type GraphEventKind = 'signIns' | 'directoryAudits';
 export type GraphApiVersion = 'v1.0' | 'beta';
-export type SignInEventType = 'interactiveUser' | 'nonInteractiveUser' | 'servicePrincipal' | 'managedIdentity';
+export type SignInEventType =
+  'interactiveUser' | 'nonInteractiveUser' | 'servicePrincipal' | 'managedIdentity';
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const SIGN_IN_EVENT_TYPES: readonly SignInEventType[] = [
@@ -242,7 +247,7 @@ export interface GraphRequest {
 }
 
 export interface GraphFault {
-  /** 500, 502, 503, 504 (any status works; the body is a Graph error). */
+  /** 500, 502, 503, 504, or 429 (counted as throttled); any status works, the body is a Graph error. */
   status: number;
   /** Default 1. */
   times?: number;
@@ -270,7 +275,7 @@ export interface GraphEmulator {
   nonPremiumTenant: boolean;
   /** Every request, in arrival order, including dropped, faulted and throttled ones. */
   readonly requests: GraphRequest[];
-  /** 429 answers so far. */
+  /** 429 answers so far (the throttle's and injected ones). */
   readonly throttledCount: number;
   failNext(fault: GraphFault): void;
   /** Destroy the socket of the next `times` requests (default 1) without answering. */
@@ -428,7 +433,9 @@ class IdCodec {
     return guidFromWords(w0, hash3(this.key, w0, 11), hash3(this.key, w0, 12), hash3(this.key, w0, 13));
   }
   index(guid: string): number | undefined {
-    const m = /^([0-9a-f]{8})-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.exec(guid.toLowerCase());
+    const m = /^([0-9a-f]{8})-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.exec(
+      guid.toLowerCase(),
+    );
     if (!m?.[1]) return undefined;
     const w0 = parseInt(m[1], 16);
     const index = (fmix32Inverse((fmix32Inverse(w0) ^ this.k2) >>> 0) ^ this.k1) >>> 0;
@@ -577,13 +584,18 @@ const FAILURES: Record<number, { reason: string; details: string | null }> = {
     details:
       "The user didn't enter the right credentials. It's expected to see some number of these errors in your logs due to users making mistakes.",
   },
-  50074: { reason: 'Strong Authentication is required.', details: 'User needs to perform multi-factor authentication.' },
+  50074: {
+    reason: 'Strong Authentication is required.',
+    details: 'User needs to perform multi-factor authentication.',
+  },
   53003: {
-    reason: 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+    reason:
+      'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
     details: null,
   },
   50053: {
-    reason: 'Account is locked because user tried to sign in too many times with an incorrect user ID or password.',
+    reason:
+      'Account is locked because user tried to sign in too many times with an incorrect user ID or password.',
     details: null,
   },
   50140: {
@@ -649,7 +661,8 @@ const GROUPS = [
 
 const DEPARTMENTS = ['Sales', 'Marketing', 'Finance', 'Engineering', 'Legal', 'Support'] as const;
 
-type TargetType = 'User' | 'Group' | 'Role' | 'ServicePrincipal' | 'Application' | 'Policy' | 'Device' | 'Other';
+type TargetType =
+  'User' | 'Group' | 'Role' | 'ServicePrincipal' | 'Application' | 'Policy' | 'Device' | 'Other';
 
 interface AuditTemplate {
   category: string;
@@ -755,9 +768,7 @@ function buildWorld(key: number, tenantId: string, domain: string): World {
     const last = LAST_NAMES[(Math.floor(u / FIRST_NAMES.length) + lastOffset) % LAST_NAMES.length] ?? 'Name';
     const guest = u % 37 === 36;
     const local = `${ascii(first)}.${ascii(last)}`.toLowerCase();
-    const upn = guest
-      ? `${local}_${pick(rnd, guestDomains)}#EXT#@${domain}`
-      : `${local}@${domain}`;
+    const upn = guest ? `${local}_${pick(rnd, guestDomains)}#EXT#@${domain}` : `${local}@${domain}`;
     const home = weighted(
       rnd,
       PLACES.map((p, i) => [p, i < 4 ? 6 : 1] as const),
@@ -889,7 +900,14 @@ function buildSignIn(
     const location = rnd() < 0.04 ? UNKNOWN_LOCATION : placeLocation(place);
     const ipAddress = roaming ? randomIp(rnd, place.ipPrefix) : rnd() < 0.05 ? randomIp(rnd) : user.homeIp;
     const risky = rnd() < 0.05;
-    const riskLevel = risky ? weighted(rnd, [['low', 5], ['medium', 3], ['high', 1], ['hidden', 1]] as const) : 'none';
+    const riskLevel = risky
+      ? weighted(rnd, [
+          ['low', 5],
+          ['medium', 3],
+          ['high', 1],
+          ['hidden', 1],
+        ] as const)
+      : 'none';
     const riskEvents: string[] = risky && riskLevel !== 'hidden' ? [...pick(rnd, RISK_EVENTS)] : [];
     const policies: AppliedConditionalAccessPolicy[] = [];
     let conditionalAccessStatus: SignIn['conditionalAccessStatus'] = 'notApplied';
@@ -914,7 +932,12 @@ function buildSignIn(
           displayName: policy.displayName,
           enforcedGrantControls: [...policy.grant],
           enforcedSessionControls: rnd() < 0.2 ? ['SignInFrequency'] : [],
-          result: weighted(rnd, [['success', 80], ['notApplied', 15], ['notEnabled', 4], ['unknownFutureValue', 1]] as const),
+          result: weighted(rnd, [
+            ['success', 80],
+            ['notApplied', 15],
+            ['notEnabled', 4],
+            ['unknownFutureValue', 1],
+          ] as const),
         });
       }
       conditionalAccessStatus = rnd() < 0.01 ? 'unknownFutureValue' : 'success';
@@ -922,7 +945,14 @@ function buildSignIn(
       conditionalAccessStatus = 'unknownFutureValue';
     }
     const clientAppUsed = interactive
-      ? weighted(rnd, [['Browser', 60], ['Mobile Apps and Desktop clients', 34], ['Exchange ActiveSync', 2], ['IMAP4', 1], ['Authenticated SMTP', 1], ['Other clients', 2]] as const)
+      ? weighted(rnd, [
+          ['Browser', 60],
+          ['Mobile Apps and Desktop clients', 34],
+          ['Exchange ActiveSync', 2],
+          ['IMAP4', 1],
+          ['Authenticated SMTP', 1],
+          ['Other clients', 2],
+        ] as const)
       : 'Mobile Apps and Desktop clients';
     const homeTenantId = user.guest ? stableGuid(world.key, 'guest-tenant', 0) : world.tenantId;
     return {
@@ -941,7 +971,13 @@ function buildSignIn(
       riskDetail: risky ? (rnd() < 0.5 ? 'none' : 'userPassedMFADrivenByRiskBasedPolicy') : 'none',
       riskLevelAggregated: riskLevel,
       riskLevelDuringSignIn: riskLevel,
-      riskState: risky ? weighted(rnd, [['atRisk', 5], ['remediated', 3], ['dismissed', 2]] as const) : 'none',
+      riskState: risky
+        ? weighted(rnd, [
+            ['atRisk', 5],
+            ['remediated', 3],
+            ['dismissed', 2],
+          ] as const)
+        : 'none',
       riskEventTypes: riskEvents,
       riskEventTypes_v2: [...riskEvents],
       resourceDisplayName: resource.displayName,
@@ -1121,7 +1157,9 @@ function auditTarget(
           {
             displayName: 'KeyDescription',
             oldValue: '[]',
-            newValue: jsonValue([`[KeyIdentifier=${randomGuid(rnd)},KeyType=Password,KeyUsage=Verify,DisplayName=ci-secret]`]),
+            newValue: jsonValue([
+              `[KeyIdentifier=${randomGuid(rnd)},KeyType=Password,KeyUsage=Verify,DisplayName=ci-secret]`,
+            ]),
           },
           { displayName: 'Included Updated Properties', oldValue: null, newValue: '"KeyDescription"' },
         ],
@@ -1133,7 +1171,14 @@ function auditTarget(
         modifiedProperties: [
           {
             displayName: 'ConditionalAccessPolicy',
-            oldValue: template.operationType === 'Add' ? null : jsonValue({ id: policy.id, displayName: policy.displayName, state: 'enabledForReportingButNotEnforced' }),
+            oldValue:
+              template.operationType === 'Add'
+                ? null
+                : jsonValue({
+                    id: policy.id,
+                    displayName: policy.displayName,
+                    state: 'enabledForReportingButNotEnforced',
+                  }),
             newValue: jsonValue({ id: policy.id, displayName: policy.displayName, state: 'enabled' }),
           },
         ],
@@ -1153,7 +1198,12 @@ function buildAudit(world: World, rnd: Rng, guid: string, activityDateTime: stri
     rnd,
     AUDIT_TEMPLATES.map((t) => [t, t.weight] as const),
   );
-  const result = weighted(rnd, [['success', 930], ['failure', 50], ['timeout', 15], ['unknownFutureValue', 5]] as const);
+  const result = weighted(rnd, [
+    ['success', 930],
+    ['failure', 50],
+    ['timeout', 15],
+    ['unknownFutureValue', 5],
+  ] as const);
   const resultReason =
     result === 'failure'
       ? pick(rnd, [
@@ -1294,7 +1344,8 @@ class EventSource {
   ticksAt(i: number): number {
     const u = hash3(this.salt, i, 1) / TWO_32;
     if (this.wholeSeconds) {
-      const sec = this.fromSec + Math.min(this.spanSec - 1, Math.floor((this.spanSec * (i + u)) / this.count));
+      const sec =
+        this.fromSec + Math.min(this.spanSec - 1, Math.floor((this.spanSec * (i + u)) / this.count));
       return (sec * 1000 - this.originMs) * TICKS_PER_MS;
     }
     return Math.min(this.spanTicks - 1, Math.floor((this.spanTicks * (i + u)) / this.count));
@@ -1518,16 +1569,13 @@ interface Instant {
 
 function parseInstant(text: string): Instant {
   const m =
-    /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|([+-])(\d{2}):(\d{2}))$/i.exec(text);
+    /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|([+-])(\d{2}):(\d{2}))$/i.exec(
+      text,
+    );
   if (!m) throw invalidFilter();
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(
+    Number,
+  ) as [number, number, number, number, number, number];
   const fraction = (m[7] ?? '').padEnd(7, '0');
   let ms = Date.UTC(year, month - 1, day, hour, minute, second) + Number(fraction.slice(0, 3));
   const check = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
@@ -1598,7 +1646,11 @@ function parseFilter(text: string, kind: GraphEventKind, version: GraphApiVersio
     return t.v;
   };
   const noProperty = (name: string): GraphError =>
-    new GraphError(400, 'BadRequest', `Could not find a property named '${name}' on type '${ENTITY_TYPE[kind]}'.`);
+    new GraphError(
+      400,
+      'BadRequest',
+      `Could not find a property named '${name}' on type '${ENTITY_TYPE[kind]}'.`,
+    );
 
   const lambdaBody = (variable: string): SignInEventType[] => {
     const types: SignInEventType[] = [];
@@ -1706,18 +1758,19 @@ function parseFilter(text: string, kind: GraphEventKind, version: GraphApiVersio
   return result;
 }
 
-function toQuery(source: EventSource, f: ParsedFilter, kind: GraphEventKind, version: GraphApiVersion): Query {
+function toQuery(
+  source: EventSource,
+  f: ParsedFilter,
+  kind: GraphEventKind,
+  version: GraphApiVersion,
+): Query {
   const ticks = (x: Instant): number => source.ticksOfMs(x.ms) + x.subTicks;
   return {
     lo: f.lo === null ? null : ticks(f.lo) + (f.loInclusive ? 0 : 1),
     hi: f.hi === null ? null : ticks(f.hi) - (f.hiInclusive ? 0 : 1),
     // v1.0 serves interactive sign-ins only; so does beta unless signInEventTypes is filtered on.
     types:
-      kind !== 'signIns'
-        ? null
-        : version === 'v1.0'
-          ? ['interactiveUser']
-          : (f.types ?? ['interactiveUser']),
+      kind !== 'signIns' ? null : version === 'v1.0' ? ['interactiveUser'] : (f.types ?? ['interactiveUser']),
   };
 }
 
@@ -1730,14 +1783,22 @@ const MAX_TOP = 1000;
 /** Real milliseconds of clock slack when deciding whether a window slot has freed (timer vs. clock drift). */
 const CLOCK_SLACK_MS = 2;
 const FAULT_CODES: Record<number, string> = {
+  429: 'TooManyRequests',
   500: 'UnknownError',
   502: 'BadGateway',
   503: 'ServiceNotAvailable',
   504: 'GatewayTimeout',
 };
-const CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+const CONTENT_TYPE =
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 const AGS_DIAGNOSTIC = JSON.stringify({
-  ServerInfo: { DataCenter: 'West Europe', Slice: 'E', Ring: '5', ScaleUnit: '002', RoleInstance: 'AM2PEPF0001C4E1' },
+  ServerInfo: {
+    DataCenter: 'West Europe',
+    Slice: 'E',
+    Ring: '5',
+    ScaleUnit: '002',
+    RoleInstance: 'AM2PEPF0001C4E1',
+  },
 });
 
 interface SkipState {
@@ -1746,6 +1807,16 @@ interface SkipState {
   query: Query;
   after: Key;
 }
+
+interface Page {
+  /** The JSON text up to and including `"value":[`. */
+  head: string;
+  entries: Entry[];
+  render: (e: Entry) => string;
+}
+
+/** Records generated and written per chunk. */
+const STREAM_BATCH = 100;
 
 interface Fault {
   status: number;
@@ -1789,7 +1860,15 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
 
   function encodeSkipToken(s: SkipState): string {
     const payload = Buffer.from(
-      JSON.stringify([s.kind, s.version, s.query.lo, s.query.hi, s.query.types, s.after.ticks, s.after.index]),
+      JSON.stringify([
+        s.kind,
+        s.version,
+        s.query.lo,
+        s.query.hi,
+        s.query.types,
+        s.after.ticks,
+        s.after.index,
+      ]),
     ).toString('base64url');
     const mac = createHmac('sha256', skipKey).update(payload).digest().subarray(0, 16).toString('base64url');
     return `${payload}.${mac}`;
@@ -1837,10 +1916,14 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     return oldest + throttleWindowMs - now;
   }
 
-  function serve(url: URL, entry: GraphRequest, kind: GraphEventKind, version: GraphApiVersion): string {
+  function serve(url: URL, entry: GraphRequest, kind: GraphEventKind, version: GraphApiVersion): Page {
     const source = sources[kind];
     if (url.searchParams.has('$skip')) {
-      throw new GraphError(400, 'BadRequest', "'$skip' is not supported by the service. Use the @odata.nextLink.");
+      throw new GraphError(
+        400,
+        'BadRequest',
+        "'$skip' is not supported by the service. Use the @odata.nextLink.",
+      );
     }
     const topText = url.searchParams.get('$top');
     let top = defaultPageSize;
@@ -1871,28 +1954,61 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       query = toQuery(source, parsed, kind, version);
     }
 
-    const parts: string[] = [];
-    let last: Key | null = null;
+    // Select the page by keys only (cheap); records are generated while streaming the answer.
+    const entries: Entry[] = [];
     let more = false;
     for (const e of source.descending(query, after)) {
-      if (parts.length === top) {
+      if (entries.length === top) {
         more = true;
         break;
       }
-      const record = source.build(e);
-      parts.push(
-        JSON.stringify(kind === 'signIns' && version === 'v1.0' ? toV1SignIn(record as BetaSignIn) : record),
-      );
-      last = e;
+      entries.push(e);
     }
-    entry.returned = parts.length;
+    entry.returned = entries.length;
     const context = `${endpoint}/${version}/$metadata#auditLogs/${kind}`;
     let head = `{"@odata.context":${JSON.stringify(context)}`;
+    const last = entries.at(-1);
     if (more && last) {
-      const token = encodeSkipToken({ kind, version, query, after: { ticks: last.ticks, index: last.index } });
+      const token = encodeSkipToken({
+        kind,
+        version,
+        query,
+        after: { ticks: last.ticks, index: last.index },
+      });
       head += `,"@odata.nextLink":${JSON.stringify(`${endpoint}/${version}/auditLogs/${kind}?$top=${top}&$skiptoken=${token}`)}`;
     }
-    return `${head},"value":[${parts.join(',')}]}`;
+    const v1SignIns = kind === 'signIns' && version === 'v1.0';
+    return {
+      head: `${head},"value":[`,
+      entries,
+      render: (e) => {
+        const record = source.build(e);
+        return JSON.stringify(v1SignIns ? toV1SignIn(record as BetaSignIn) : record);
+      },
+    };
+  }
+
+  /** Writes the page in chunks (Transfer-Encoding: chunked, as Graph streams), honouring back-pressure. */
+  async function stream(res: http.ServerResponse, page: Page): Promise<void> {
+    const write = (chunk: string): Promise<void> | undefined =>
+      res.write(chunk)
+        ? undefined
+        : new Promise<void>((resolve, reject) => {
+            const done = (): void => {
+              res.off('drain', done);
+              res.off('close', done);
+              if (res.destroyed && !res.writableFinished) reject(new Error('client went away'));
+              else resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
+          });
+    await write(page.head);
+    for (let k = 0; k < page.entries.length; k += STREAM_BATCH) {
+      const batch = page.entries.slice(k, k + STREAM_BATCH).map(page.render);
+      await write((k === 0 ? '' : ',') + batch.join(','));
+    }
+    res.end(']}');
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -1926,6 +2042,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       'odata-version': '4.0',
     };
 
+    let streaming = false;
     if (dropsLeft > 0) {
       dropsLeft -= 1;
       entry.errorCode = 'ConnectionDropped';
@@ -1941,6 +2058,10 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     try {
       const fault = takeFault(url.pathname);
       if (fault) {
+        if (fault.status === 429) {
+          entry.throttled = true;
+          throttledCount += 1;
+        }
         const headers: http.OutgoingHttpHeaders =
           fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
         throw new GraphError(
@@ -1975,7 +2096,11 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         });
       }
       if (req.method !== 'GET') {
-        throw new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+        throw new GraphError(
+          405,
+          'Request_BadRequest',
+          'Specified HTTP method is not allowed for the request target.',
+        );
       }
       const wait = throttle(check.claims.tid);
       if (wait !== undefined) {
@@ -1990,7 +2115,11 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         );
       }
       if (state.denyAuditLogRead) {
-        throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+        throw new GraphError(
+          403,
+          'Authorization_RequestDenied',
+          'Insufficient privileges to complete the operation.',
+        );
       }
       if (kind === 'signIns' && state.nonPremiumTenant) {
         throw new GraphError(
@@ -1999,15 +2128,16 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
           "Neither tenant is B2C or tenant doesn't have premium license",
         );
       }
-      const text = serve(url, entry, kind, version);
+      const page = serve(url, entry, kind, version);
       entry.status = 200;
-      res.writeHead(200, {
-        ...baseHeaders,
-        'content-type': CONTENT_TYPE,
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
+      res.writeHead(200, { ...baseHeaders, 'content-type': CONTENT_TYPE });
+      streaming = true;
+      await stream(res, page);
     } catch (err) {
+      if (streaming) {
+        res.destroy();
+        return;
+      }
       const e =
         err instanceof GraphError
           ? err
@@ -2118,7 +2248,10 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     addLateEvents(kind, events) {
       const source = sources[kind];
       return events.map(({ at, signInEventType }) => {
-        const e = source.addLate(at.getTime(), kind === 'signIns' ? (signInEventType ?? 'interactiveUser') : null);
+        const e = source.addLate(
+          at.getTime(),
+          kind === 'signIns' ? (signInEventType ?? 'interactiveUser') : null,
+        );
         return idOfEntry(source, e);
       });
     },

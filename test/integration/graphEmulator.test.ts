@@ -132,7 +132,10 @@ function assertDescending(items: (SignIn | DirectoryAudit)[]): void {
     const [prev, cur] = [items[i - 1], items[i]];
     assert.ok(prev && cur);
     // Fixed-width ISO strings of one resource compare like the instants they denote.
-    assert.ok(timeOf(prev) >= timeOf(cur), `item ${i} (${timeOf(cur)}) is newer than item ${i - 1} (${timeOf(prev)})`);
+    assert.ok(
+      timeOf(prev) >= timeOf(cur),
+      `item ${i} (${timeOf(cur)}) is newer than item ${i - 1} (${timeOf(prev)})`,
+    );
   }
 }
 
@@ -212,16 +215,26 @@ void describe('graph emulator: records, filters and paging', () => {
 
     const { body: beta } = await client.list<BetaSignIn>(listUrl(g, 'beta', 'signIns', { $top: 5 }));
     for (const s of beta.value) {
-      assert.deepEqual(s.signInEventTypes, ['interactiveUser'], 'beta without a type filter: interactive only');
+      assert.deepEqual(
+        s.signInEventTypes,
+        ['interactiveUser'],
+        'beta without a type filter: interactive only',
+      );
       assert.equal(s.homeTenantId.length, 36);
       assert.equal(typeof s.servicePrincipalId, 'string');
     }
 
-    const { body: audits } = await client.list<DirectoryAudit>(listUrl(g, 'v1.0', 'directoryAudits', { $top: 300 }));
+    const { body: audits } = await client.list<DirectoryAudit>(
+      listUrl(g, 'v1.0', 'directoryAudits', { $top: 300 }),
+    );
     assert.equal(audits['@odata.context'], `${g.endpoint}/v1.0/$metadata#auditLogs/directoryAudits`);
     for (const a of audits.value) {
       assert.match(a.activityDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/);
-      assert.equal((a.initiatedBy.user === null) !== (a.initiatedBy.app === null), true, 'exactly one initiator');
+      assert.equal(
+        (a.initiatedBy.user === null) !== (a.initiatedBy.app === null),
+        true,
+        'exactly one initiator',
+      );
       assert.ok(a.targetResources.length > 0);
       assert.match(a.id, /^[A-Za-z]+_[0-9a-f-]{36}_/);
       assert.ok(['success', 'failure', 'timeout', 'unknownFutureValue'].includes(a.result));
@@ -230,16 +243,28 @@ void describe('graph emulator: records, filters and paging', () => {
     // The source covers the awkward cases a client must tolerate.
     const sample = Array.from({ length: 4_000 }, (_, i) => g.event('signIns', i));
     const codes = new Set(sample.map((s) => s.status.errorCode));
-    for (const code of [0, 50126, 50074, 53003]) assert.ok(codes.has(code), `some sign-ins fail with ${code}`);
+    for (const code of [0, 50126, 50074, 53003])
+      assert.ok(codes.has(code), `some sign-ins fail with ${code}`);
     assert.ok(sample.some((s) => s.location.city === null));
     assert.ok(sample.some((s) => s.deviceDetail.deviceId === ''));
     assert.ok(sample.some((s) => s.conditionalAccessStatus === 'unknownFutureValue'));
     assert.ok(sample.some((s) => s.riskEventTypes_v2.length > 0));
-    assert.ok(sample.some((s) => s.userPrincipalName === null), 'workload sign-ins have no user');
+    assert.ok(
+      sample.some((s) => s.userPrincipalName === null),
+      'workload sign-ins have no user',
+    );
     const types = new Set(sample.map((s) => s.signInEventTypes[0]));
     assert.equal(types.size, 4);
-    const categories = new Set(Array.from({ length: 1_000 }, (_, i) => g.event('directoryAudits', i).category));
-    for (const c of ['UserManagement', 'GroupManagement', 'RoleManagement', 'ApplicationManagement', 'Policy']) {
+    const categories = new Set(
+      Array.from({ length: 1_000 }, (_, i) => g.event('directoryAudits', i).category),
+    );
+    for (const c of [
+      'UserManagement',
+      'GroupManagement',
+      'RoleManagement',
+      'ApplicationManagement',
+      'Policy',
+    ]) {
       assert.ok(categories.has(c), c);
     }
   });
@@ -260,19 +285,27 @@ void describe('graph emulator: records, filters and paging', () => {
       assert.ok(link.startsWith(`${g.endpoint}/v1.0/auditLogs/signIns?`), link);
       assert.match(link, /[?&]\$skiptoken=[A-Za-z0-9_.-]+/);
     }
-    assert.ok(items.every((s) => s.createdDateTime >= '2026-11-01T10:00:00Z' && s.createdDateTime < '2026-11-01T14:00:00Z'));
+    assert.ok(
+      items.every(
+        (s) => s.createdDateTime >= '2026-11-01T10:00:00Z' && s.createdDateTime < '2026-11-01T14:00:00Z',
+      ),
+    );
 
     // gt / le around an exact event time, with and without fractional seconds.
     const pivot = items[Math.floor(items.length / 2)];
     assert.ok(pivot);
     const t = pivot.createdDateTime;
     const gt = await client.all<SignIn>(
-      listUrl(g, 'v1.0', 'signIns', { $filter: `createdDateTime gt ${t} and createdDateTime le 2026-11-01T14:00:00.0000000Z` }),
+      listUrl(g, 'v1.0', 'signIns', {
+        $filter: `createdDateTime gt ${t} and createdDateTime le 2026-11-01T14:00:00.0000000Z`,
+      }),
     );
     assertSameIds(gt.items, g.ids('signIns', addMs(t, 1), addMs(b, 1), ['interactiveUser']));
     assert.ok(!gt.items.some((s) => s.id === pivot.id));
     const ge = await client.all<SignIn>(
-      listUrl(g, 'v1.0', 'signIns', { $filter: `createdDateTime ge ${t.replace('Z', '.000Z')} and createdDateTime le 2026-11-01T14:00:00Z` }),
+      listUrl(g, 'v1.0', 'signIns', {
+        $filter: `createdDateTime ge ${t.replace('Z', '.000Z')} and createdDateTime le 2026-11-01T14:00:00Z`,
+      }),
     );
     assert.ok(ge.items.some((s) => s.id === pivot.id));
 
@@ -280,11 +313,17 @@ void describe('graph emulator: records, filters and paging', () => {
     const tail = await client.all<SignIn>(
       listUrl(g, 'v1.0', 'signIns', { $filter: 'createdDateTime ge 2026-11-02T21:30:00Z' }),
     );
-    assertSameIds(tail.items, g.ids('signIns', new Date('2026-11-02T21:30:00Z'), undefined, ['interactiveUser']));
+    assertSameIds(
+      tail.items,
+      g.ids('signIns', new Date('2026-11-02T21:30:00Z'), undefined, ['interactiveUser']),
+    );
     const head = await client.all<SignIn>(
       listUrl(g, 'v1.0', 'signIns', { $filter: 'createdDateTime lt 2026-11-01T02:00:00+00:00' }),
     );
-    assertSameIds(head.items, g.ids('signIns', undefined, new Date('2026-11-01T02:00:00Z'), ['interactiveUser']));
+    assertSameIds(
+      head.items,
+      g.ids('signIns', undefined, new Date('2026-11-01T02:00:00Z'), ['interactiveUser']),
+    );
   });
 
   void test('audit filters work on activityDateTime down to 100 ns', async () => {
@@ -301,11 +340,17 @@ void describe('graph emulator: records, filters and paging', () => {
 
     const pivot = g.event('directoryAudits', 1234);
     const le = await client.list<DirectoryAudit>(
-      listUrl(g, 'v1.0', 'directoryAudits', { $filter: `activityDateTime le ${pivot.activityDateTime}`, $top: 1 }),
+      listUrl(g, 'v1.0', 'directoryAudits', {
+        $filter: `activityDateTime le ${pivot.activityDateTime}`,
+        $top: 1,
+      }),
     );
     assert.equal(le.body.value[0]?.id, pivot.id, 'le includes the event at exactly that instant');
     const lt = await client.list<DirectoryAudit>(
-      listUrl(g, 'v1.0', 'directoryAudits', { $filter: `activityDateTime lt ${pivot.activityDateTime}`, $top: 1 }),
+      listUrl(g, 'v1.0', 'directoryAudits', {
+        $filter: `activityDateTime lt ${pivot.activityDateTime}`,
+        $top: 1,
+      }),
     );
     assert.notEqual(lt.body.value[0]?.id, pivot.id);
     assert.ok((lt.body.value[0]?.activityDateTime ?? '') < pivot.activityDateTime);
@@ -389,7 +434,11 @@ void describe('graph emulator: records, filters and paging', () => {
     for (const filter of invalid) {
       const { status, body } = await client.error(listUrl(g, 'v1.0', 'signIns', { $filter: filter }));
       assert.equal(status, 400, filter);
-      assert.deepEqual([body.error.code, body.error.message], ['BadRequest', 'Invalid filter clause'], filter);
+      assert.deepEqual(
+        [body.error.code, body.error.message],
+        ['BadRequest', 'Invalid filter clause'],
+        filter,
+      );
     }
     const wrongProperty = await client.error(
       listUrl(g, 'v1.0', 'signIns', { $filter: 'activityDateTime ge 2026-11-01T00:00:00Z' }),
@@ -412,7 +461,9 @@ void describe('graph emulator: records, filters and paging', () => {
     const { body } = await client.list(listUrl(g, 'v1.0', 'signIns', { $top: 1 }));
     const link = body['@odata.nextLink'];
     assert.ok(link);
-    const crossed = await client.error(link.replace('/v1.0/auditLogs/signIns', '/v1.0/auditLogs/directoryAudits'));
+    const crossed = await client.error(
+      link.replace('/v1.0/auditLogs/signIns', '/v1.0/auditLogs/directoryAudits'),
+    );
     assert.equal(crossed.status, 400, 'a sign-in skiptoken does not page audits');
   });
 
@@ -467,7 +518,11 @@ void describe('graph emulator: records, filters and paging', () => {
     const oldest = await client.list<DirectoryAudit>(
       listUrl(g, 'v1.0', 'directoryAudits', { $filter: 'activityDateTime lt 2026-11-01T00:00:01Z' }),
     );
-    assert.ok(oldest.body.value.some((e) => e.id === auditId && e.activityDateTime === '2026-11-01T00:00:00.1230000Z'));
+    assert.ok(
+      oldest.body.value.some(
+        (e) => e.id === auditId && e.activityDateTime === '2026-11-01T00:00:00.1230000Z',
+      ),
+    );
   });
 
   void test('the same seed gives the same events; another seed does not', async () => {
@@ -480,12 +535,15 @@ void describe('graph emulator: records, filters and paging', () => {
     const twin = await startGraphEmulator(options);
     const other = await startGraphEmulator({ ...options, seed: 'other' });
     try {
-      for (const i of [0, 1, 7_777, 19_999]) assert.deepEqual(twin.event('signIns', i), g.event('signIns', i));
+      for (const i of [0, 1, 7_777, 19_999])
+        assert.deepEqual(twin.event('signIns', i), g.event('signIns', i));
       assert.deepEqual(twin.event('directoryAudits', 42), g.event('directoryAudits', 42));
       const a = new Date('2026-11-01T12:00:00Z');
       const b = new Date('2026-11-01T13:00:00Z');
       // g has the late events added above; the twin only has the generated ones.
-      const generated = [...g.ids('signIns', a, b)].filter((id) => (g.indexOf('signIns', id) ?? Infinity) < 20_000);
+      const generated = [...g.ids('signIns', a, b)].filter(
+        (id) => (g.indexOf('signIns', id) ?? Infinity) < 20_000,
+      );
       assert.deepEqual(twin.ids('signIns', a, b), new Set(generated));
       assert.notEqual(other.event('signIns', 0).id, g.event('signIns', 0).id);
       assert.equal(other.indexOf('signIns', g.event('signIns', 0).id), undefined);
@@ -546,6 +604,18 @@ void describe('graph emulator: faults and permissions', () => {
     n = g.requests.length;
     await client.list(listUrl(g, 'beta', 'directoryAudits'));
     assert.deepEqual(statusesSince(n), [503, 200]);
+  });
+
+  void test('an injected 429 is retried after its Retry-After and counted as throttled', async () => {
+    g.failNext({ status: 429, retryAfterSeconds: 0.05 });
+    const n = g.requests.length;
+    const throttled = g.throttledCount;
+    await client.list(listUrl(g, 'v1.0', 'signIns', { $top: 1 }));
+    assert.deepEqual(statusesSince(n), [429, 200]);
+    assert.equal(g.throttledCount, throttled + 1);
+    const [first, second] = g.requests.slice(n);
+    assert.ok(first?.throttled && second);
+    assert.ok(second.at.getTime() - first.at.getTime() >= 45);
   });
 
   void test('a dropped connection is retried', async () => {
@@ -680,46 +750,50 @@ void describe('graph emulator: scale', () => {
   });
   after(() => g.stop());
 
-  void test('250,000 sign-ins page through with bounded memory, each exactly once', { timeout: 180_000 }, async (t) => {
-    assert.equal(g.count('signIns'), COUNT);
-    const client = new GraphClient({ maxRetries: 10 });
-    const seen = new Uint8Array(COUNT);
-    let next: string | undefined = listUrl(g, 'beta', 'signIns', {
-      $filter:
-        "signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser' or t eq 'servicePrincipal' or t eq 'managedIdentity')",
-      $top: 1000,
-    });
-    let received = 0;
-    let pages = 0;
-    let previous = '9999';
-    let baseline = 0;
-    let peak = 0;
-    const started = performance.now();
-    while (next) {
-      const { body }: { body: GraphListResponse<BetaSignIn> } = await client.list<BetaSignIn>(next);
-      for (const s of body.value) {
-        const index = g.indexOf('signIns', s.id);
-        assert.ok(index !== undefined, `unknown id ${s.id}`);
-        assert.equal(seen[index], 0, `event ${index} delivered twice`);
-        seen[index] = 1;
-        assert.ok(s.createdDateTime <= previous, 'descending');
-        previous = s.createdDateTime;
+  void test(
+    '250,000 sign-ins page through with bounded memory, each exactly once',
+    { timeout: 180_000 },
+    async (t) => {
+      assert.equal(g.count('signIns'), COUNT);
+      const client = new GraphClient({ maxRetries: 10 });
+      const seen = new Uint8Array(COUNT);
+      let next: string | undefined = listUrl(g, 'beta', 'signIns', {
+        $filter:
+          "signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser' or t eq 'servicePrincipal' or t eq 'managedIdentity')",
+        $top: 1000,
+      });
+      let received = 0;
+      let pages = 0;
+      let previous = '9999';
+      let baseline = 0;
+      let peak = 0;
+      const started = performance.now();
+      while (next) {
+        const { body }: { body: GraphListResponse<BetaSignIn> } = await client.list<BetaSignIn>(next);
+        for (const s of body.value) {
+          const index = g.indexOf('signIns', s.id);
+          assert.ok(index !== undefined, `unknown id ${s.id}`);
+          assert.equal(seen[index], 0, `event ${index} delivered twice`);
+          seen[index] = 1;
+          assert.ok(s.createdDateTime <= previous, 'descending');
+          previous = s.createdDateTime;
+        }
+        received += body.value.length;
+        pages += 1;
+        next = body['@odata.nextLink'];
+        const rss = process.memoryUsage.rss();
+        if (pages === 1) baseline = rss;
+        peak = Math.max(peak, rss);
       }
-      received += body.value.length;
-      pages += 1;
-      next = body['@odata.nextLink'];
-      const rss = process.memoryUsage.rss();
-      if (pages === 1) baseline = rss;
-      peak = Math.max(peak, rss);
-    }
-    const growthMb = (peak - baseline) / 1024 / 1024;
-    assert.equal(received, COUNT);
-    assert.equal(pages, COUNT / 1000);
-    assert.ok(seen.every((x) => x === 1));
-    assert.ok(growthMb < 200, `RSS grew ${growthMb.toFixed(1)} MB`);
-    t.diagnostic(
-      `${pages} pages in ${Math.round(performance.now() - started)} ms, RSS growth ${growthMb.toFixed(1)} MB, ` +
-        `throttled ${g.throttledCount}`,
-    );
-  });
+      const growthMb = (peak - baseline) / 1024 / 1024;
+      assert.equal(received, COUNT);
+      assert.equal(pages, COUNT / 1000);
+      assert.ok(seen.every((x) => x === 1));
+      assert.ok(growthMb < 200, `RSS grew ${growthMb.toFixed(1)} MB`);
+      t.diagnostic(
+        `${pages} pages in ${Math.round(performance.now() - started)} ms, RSS growth ${growthMb.toFixed(1)} MB, ` +
+          `throttled ${g.throttledCount}`,
+      );
+    },
+  );
 });
