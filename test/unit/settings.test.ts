@@ -128,3 +128,99 @@ describe('settings', () => {
     assert.equal(settings.logsIngestion, undefined);
   });
 });
+
+describe('Entra settings', () => {
+  const entraEnv = {
+    AZURE_CLIENT_ID: validFunctionEnv.AZURE_CLIENT_ID,
+    LOGS_INGESTION_ENDPOINT: validFunctionEnv.LOGS_INGESTION_ENDPOINT,
+    LOGS_INGESTION_DCR_ID: validFunctionEnv.LOGS_INGESTION_DCR_ID,
+    AzureWebJobsStorage__tableServiceUri: 'https://stexample.table.core.windows.net',
+  };
+  function loadEntra(env: Record<string, string | undefined>, host: Host = 'function') {
+    return loadSettings({ env, host, needs: { entra: true }, credentialFor: () => unusedCredential });
+  }
+
+  it('needs neither AWS settings nor Key Vault, and has documented defaults', async () => {
+    const { settings } = await loadEntra(entraEnv);
+    assert.deepEqual(settings.entra.signInEventTypes, ['interactiveUser']);
+    assert.equal(settings.entra.graphEndpoint, 'https://graph.microsoft.com');
+    assert.equal(settings.entra.graphAudience, 'https://graph.microsoft.com');
+    assert.deepEqual(settings.entra.pacing, { limit: 5, intervalMs: 10_200 });
+    assert.deepEqual(settings.entra.window, {
+      overlapMs: 10 * 60_000,
+      lagMs: 15 * 60_000,
+      initialLookbackMs: 24 * 3_600_000,
+      sliceMs: 60 * 60_000,
+      retentionMs: 30 * 86_400_000,
+      budgetMs: 20 * 60_000,
+    });
+    assert.deepEqual(settings.checkpointStorage, {
+      kind: 'identity',
+      tableServiceUri: 'https://stexample.table.core.windows.net',
+      tableName: 'checkpoints',
+    });
+    assert.equal(settings.schedules.entraSignIns, '0 */15 * * * *');
+  });
+
+  it('reads every sign-in event type, in any order, without duplicates', async () => {
+    const { settings } = await loadEntra({
+      ...entraEnv,
+      ENTRA_SIGNIN_EVENT_TYPES: ' managedIdentity, interactiveUser,managedIdentity ',
+    });
+    assert.deepEqual(settings.entra.signInEventTypes, ['managedIdentity', 'interactiveUser']);
+  });
+
+  it('the deployed app must say where checkpoints live; a terminal falls back to a file', async () => {
+    const error = await loadEntra({ ...entraEnv, AzureWebJobsStorage__tableServiceUri: undefined }).then(
+      () => assert.fail('expected a SettingsError'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof SettingsError);
+    assert.equal(error.problems[0]?.setting, 'AzureWebJobsStorage__tableServiceUri');
+    const { settings } = await loadSettings({
+      env: {},
+      host: 'cli',
+      dryRun: true,
+      needs: { entra: true },
+      credentialFor: () => unusedCredential,
+    });
+    assert.equal(settings.checkpointStorage, undefined);
+  });
+
+  const malformed: [string, string, RegExp][] = [
+    [
+      'ENTRA_SIGNIN_EVENT_TYPES',
+      'interactive',
+      /comma-separated list of interactiveUser, nonInteractiveUser/,
+    ],
+    ['ENTRA_SIGNIN_EVENT_TYPES', ',', /comma-separated list/],
+    ['GRAPH_ENDPOINT', 'http://graph.microsoft.com', /must use https/],
+    ['GRAPH_AUDIENCE', 'graph', /is not a URL/],
+    ['ENTRA_OVERLAP_MINUTES', '-1', /integer from 0 to 1440/],
+    ['ENTRA_LAG_MINUTES', '1.5', /integer from 0 to 1440/],
+    ['ENTRA_INITIAL_LOOKBACK_HOURS', '0', /integer from 1 to 720/],
+    ['ENTRA_SLICE_MINUTES', '', /./],
+    ['ENTRA_RETENTION_DAYS', '10000', /integer from 1 to 730/],
+    ['GRAPH_REQUESTS_PER_WINDOW', 'five', /integer from 1 to 1000/],
+    ['GRAPH_PACING_WINDOW_MS', '0', /integer from 1 to 600000/],
+    ['RUN_TIME_BUDGET_MINUTES', '9999', /integer from 1 to 600/],
+    ['ENTRA_SIGNINS_SCHEDULE', '*/15 * * * *', /six fields/],
+    ['ENTRA_AUDITS_SCHEDULE', '0 0 0 32 * *', /day "32" outside 1-31/],
+    ['CHECKPOINT_TABLE', 'my-table', /Azure table name/],
+  ];
+  for (const [name, value, expected] of malformed) {
+    it(`rejects ${name}="${value}"`, async () => {
+      const result = await loadEntra({ ...entraEnv, [name]: value }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (value === '') {
+        assert.equal(result, undefined, 'a blank setting means the default');
+        return;
+      }
+      assert.ok(result instanceof SettingsError, `${name}=${value} was accepted`);
+      assert.equal(result.problems[0]?.setting, name);
+      assert.match(result.message, expected);
+    });
+  }
+});
