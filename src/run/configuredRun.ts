@@ -154,6 +154,10 @@ function createSink(
     ...settings.logsIngestion,
     credential,
     retryOptions: options.tuning?.ingestionRetry,
+    onTruncated: (table, truncations) =>
+      options.log.warn(
+        `${table}: cut ${truncations.map((t) => `${t.field} (${t.originalBytes} bytes)`).join(', ')} to fit the Logs Ingestion API's 64 KB-per-field / 1 MB-per-record limits`,
+      ),
   });
 }
 

@@ -3,6 +3,7 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import { LogsIngestionClient, isAggregateLogsUploadError } from '@azure/monitor-ingestion';
 import { tableDefinitions, type TableName, type TableRows } from '../tables/generated.js';
 import { describeError } from '../run/redact.js';
+import { fitToIngestionLimits, type Truncation } from './ingestionLimits.js';
 import { SinkRejectedError, type RecordSink } from './sink.js';
 
 export interface LogsIngestionSinkOptions {
@@ -11,6 +12,8 @@ export interface LogsIngestionSinkOptions {
   readonly credential: TokenCredential;
   /** Parallel 1 MB requests per batch; the DCR allows 12,000 requests/min. */
   readonly maxConcurrency?: number;
+  /** Told about every field cut to fit the service's limits (64 KB per field, 1 MB per record). */
+  readonly onTruncated?: (table: TableName, truncations: readonly Truncation[]) => void;
   /** Passed to the SDK client (tests shorten the backoff). */
   readonly retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
@@ -28,8 +31,13 @@ export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink
     async send<Table extends TableName>(table: Table, rows: readonly TableRows[Table][]): Promise<void> {
       if (rows.length === 0) return;
       const stream = tableDefinitions[table].stream;
+      const fitted = rows.map((row) => {
+        const result = fitToIngestionLimits(row);
+        if (result.truncations.length > 0) options.onTruncated?.(table, result.truncations);
+        return result.row;
+      });
       try {
-        await client.upload(options.dcrImmutableId, stream, rows as unknown as Record<string, unknown>[], {
+        await client.upload(options.dcrImmutableId, stream, fitted as unknown as Record<string, unknown>[], {
           maxConcurrency: options.maxConcurrency ?? 4,
         });
       } catch (error) {

@@ -1,0 +1,136 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { SourceStats } from '../src/run/collector.js';
+import { silentLogger } from '../src/run/logger.js';
+import { awsAccessKeysCollector } from '../src/sources/aws/accessKeysCollector.js';
+import { countApiCalls } from '../src/sources/aws/apiCallCounter.js';
+import { startAwsProxy } from '../test/emulators/awsProxy.js';
+import type { MotoServer } from '../test/emulators/moto.js';
+import { realisticAccount } from '../test/support/seedAccount.js';
+import { oldLambdaInventory } from './baseline/oldLambdaInventory.js';
+
+export interface AwsBenchOptions {
+  readonly users: number;
+  readonly latencyMs: number;
+  /** Throttling mode: IAM answers Throttling above this many requests per second. */
+  readonly throttleRps: number;
+  readonly concurrency: number;
+}
+
+export interface AwsBenchRun {
+  readonly keys: number;
+  readonly apiCalls: number;
+  readonly throttled: number;
+  readonly wallMs: number;
+  readonly failed: string | null;
+}
+
+export interface AwsBenchResult {
+  readonly users: number;
+  readonly keys: number;
+  readonly latencyMs: number;
+  readonly baseline: AwsBenchRun;
+  readonly ours: AwsBenchRun;
+  readonly oursThrottled: AwsBenchRun & { readonly throttleRps: number };
+  readonly callRatio: number;
+  readonly wallTimeRatio: number;
+}
+
+const credentials = () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' });
+
+async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchRun> {
+  const previous = process.env.AWS_ENDPOINT_URL;
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
+  const collector = awsAccessKeysCollector({
+    credentialsFor: () => credentials,
+    region: 'us-east-1',
+    accessKeyIdMode: 'masked',
+    concurrency,
+    reportWait: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
+  });
+  const started = performance.now();
+  let keys = 0;
+  let failed: string | null = null;
+  try {
+    for await (const row of collector.read({
+      runId: 'bench',
+      startTime: new Date(),
+      stats,
+      log: silentLogger,
+    })) {
+      if (row.UserName !== null) keys += 1;
+    }
+  } catch (error) {
+    failed = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } finally {
+    if (previous === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = previous;
+  }
+  return {
+    keys,
+    apiCalls: stats.apiCalls,
+    throttled: stats.throttled,
+    wallMs: performance.now() - started,
+    failed,
+  };
+}
+
+async function runBaseline(endpoint: string): Promise<AwsBenchRun> {
+  const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
+  const iam = new IAMClient({ region: 'us-east-1', endpoint, credentials });
+  countApiCalls(iam, stats);
+  const started = performance.now();
+  let keys = 0;
+  let failed: string | null = null;
+  try {
+    for await (const record of oldLambdaInventory(iam)) if (record.AccessKeyId) keys += 1;
+  } catch (error) {
+    failed = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+  iam.destroy();
+  return {
+    keys,
+    apiCalls: stats.apiCalls,
+    throttled: stats.throttled,
+    wallMs: performance.now() - started,
+    failed,
+  };
+}
+
+/**
+ * One account in moto behind a latency-injecting proxy (a real IAM round trip is ~40 ms): the old
+ * Lambda's sequential per-key route against ours, then ours again against a proxy that throttles.
+ */
+export async function benchAwsInventory(moto: MotoServer, options: AwsBenchOptions): Promise<AwsBenchResult> {
+  await moto.reset();
+  const spec = realisticAccount({ users: options.users, seed: 5, withKeys: 0.8 });
+  const seeded = await moto.seedIam(spec);
+  const keys = seeded.users.reduce((sum, user) => sum + user.keys.length, 0);
+
+  const slow = await startAwsProxy(moto.endpoint, { latencyMs: options.latencyMs });
+  const throttling = await startAwsProxy(moto.endpoint, {
+    latencyMs: options.latencyMs,
+    maxRequestsPerSecond: options.throttleRps,
+  });
+  try {
+    const baseline = await runBaseline(slow.endpoint);
+    const ours = await runOurs(slow.endpoint, options.concurrency);
+    const oursThrottled = {
+      ...(await runOurs(throttling.endpoint, options.concurrency)),
+      throttleRps: options.throttleRps,
+    };
+    return {
+      users: options.users,
+      keys,
+      latencyMs: options.latencyMs,
+      baseline,
+      ours,
+      oursThrottled,
+      callRatio: baseline.apiCalls / ours.apiCalls,
+      wallTimeRatio: baseline.wallMs / ours.wallMs,
+    };
+  } finally {
+    await slow.stop();
+    await throttling.stop();
+  }
+}

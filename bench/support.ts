@@ -1,0 +1,39 @@
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { cpus } from 'node:os';
+
+/** A credential handing out one token the emulators accept: benches measure data paths, not MSAL. */
+export function staticTokenCredential(token: string): TokenCredential {
+  const accessToken: AccessToken = { token, expiresOnTimestamp: Date.now() + 3_600_000 };
+  return { getToken: () => Promise.resolve(accessToken) };
+}
+
+/** Fetches a token from the managed-identity emulator the way App Service's endpoint is called. */
+export async function tokenFromIdentityEndpoint(
+  env: Record<string, string>,
+  resource: string,
+): Promise<string> {
+  const url = new URL(env.IDENTITY_ENDPOINT ?? '');
+  url.searchParams.set('resource', resource);
+  url.searchParams.set('api-version', '2019-08-01');
+  url.searchParams.set('client_id', env.AZURE_CLIENT_ID ?? '');
+  const response = await fetch(url, { headers: { 'X-IDENTITY-HEADER': env.IDENTITY_HEADER ?? '' } });
+  if (!response.ok) throw new Error(`identity endpoint answered ${response.status}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** Peak resident set size while `work` runs, sampled every 10 ms. */
+export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRssBytes: number }> {
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, peakRssBytes: peak };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+export const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };

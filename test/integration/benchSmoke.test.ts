@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderMarkdown, runBenchmarks, smokeSizes } from '../../bench/run.js';
+
+// The benchmarks at tiny sizes: they must keep running, and what they count (not time) must hold.
+describe('benchmarks (smoke sizes)', () => {
+  it('run end to end and report consistent figures', async () => {
+    const results = await runBenchmarks(smokeSizes);
+    const { aws, graph, pipeline } = results;
+
+    assert.equal(aws.baseline.keys, aws.keys, 'the baseline sees every key');
+    assert.equal(aws.ours.keys, aws.keys, 'ours sees every key');
+    assert.equal(aws.oursThrottled.failed, null, 'no failed run in throttling mode');
+    assert.equal(aws.oursThrottled.keys, aws.keys);
+    assert.ok(
+      aws.ours.apiCalls < aws.baseline.apiCalls,
+      `${aws.ours.apiCalls} vs ${aws.baseline.apiCalls} calls`,
+    );
+
+    assert.equal(graph.ours.records, graph.signIns);
+    assert.equal(graph.baseline.records, graph.signIns);
+    assert.equal(graph.ours.throttled, 0, 'paced: no 429');
+
+    assert.equal(pipeline.records, smokeSizes.pipelineRecords);
+    assert.ok(pipeline.floor.gzipBytes > 0);
+
+    const markdown = renderMarkdown(results);
+    assert.match(markdown, /fewer API calls/);
+    assert.match(markdown, new RegExp(`on ${results.machine.cores} cores`));
+  });
+});
