@@ -1,5 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import type { SourceStats } from '../src/run/collector.js';
+import { newSourceStats, type SourceStats } from '../src/run/collector.js';
 import { silentLogger } from '../src/run/logger.js';
 import { awsAccessKeysCollector } from '../src/sources/aws/accessKeysCollector.js';
 import { countApiCalls } from '../src/sources/aws/apiCallCounter.js';
@@ -40,7 +40,7 @@ const credentials = () => Promise.resolve({ accessKeyId: 'testing', secretAccess
 async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchRun> {
   const previous = process.env.AWS_ENDPOINT_URL;
   process.env.AWS_ENDPOINT_URL = endpoint;
-  const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
+  const stats: SourceStats = newSourceStats();
   const collector = awsAccessKeysCollector({
     credentialsFor: () => credentials,
     region: 'us-east-1',
@@ -76,7 +76,7 @@ async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchR
 }
 
 async function runBaseline(endpoint: string): Promise<AwsBenchRun> {
-  const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
+  const stats: SourceStats = newSourceStats();
   const iam = new IAMClient({ region: 'us-east-1', endpoint, credentials });
   countApiCalls(iam, stats);
   const started = performance.now();

@@ -6,7 +6,7 @@ import {
   createPipelineRequest,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import type { SourceStats } from '../src/run/collector.js';
+import { newSourceStats, type SourceStats } from '../src/run/collector.js';
 import { silentLogger } from '../src/run/logger.js';
 import { entraSignInsCollector } from '../src/sources/entra/auditLogCollectors.js';
 import { signInEventTypes } from '../src/sources/entra/rows.js';
@@ -77,7 +77,7 @@ export async function benchGraphThrottle(
   };
 
   const ours = await run(async (endpoint) => {
-    const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
+    const stats: SourceStats = newSourceStats();
     const collector = entraSignInsCollector({
       endpoint,
       audience: 'https://graph.microsoft.com',

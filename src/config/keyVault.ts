@@ -5,13 +5,15 @@ import { describeError } from '../run/redact.js';
 import { SettingsError, type SettingProblem } from './settingsError.js';
 
 /** Settings that name or unlock an external system live in Key Vault, so the app's config holds none. */
-export type VaultSecretName = 'aws-role-arn';
+export type VaultSecretName = 'aws-role-arn' | 'aws-member-role-name' | 'aws-accounts';
 
 /** Reads the named secrets through the managed identity; every unreadable one is reported at once. */
 export async function readVaultSecrets(
   vaultUri: string,
   credential: TokenCredential,
   names: readonly VaultSecretName[],
+  /** Secrets that may be absent (a 404 is no problem): they switch on optional behaviour. */
+  optional: readonly VaultSecretName[] = [],
 ): Promise<Map<VaultSecretName, string>> {
   const client = new SecretClient(vaultUri, credential, {
     // The SDK checks that the vault's 401 challenge names a resource whose domain the vault host is
@@ -27,6 +29,7 @@ export async function readVaultSecrets(
       else
         problems.push({ setting: name, problem: `is empty in Key Vault ${vaultUri}`, expected: 'a value' });
     } catch (error) {
+      if (optional.includes(name) && isRestError(error) && error.statusCode === 404) continue;
       problems.push(vaultProblem(vaultUri, name, error));
     }
   }

@@ -8,6 +8,8 @@ import {
   type CheckpointStorageSettings,
 } from '../state/checkpointSettings.js';
 import type { WindowPolicy } from '../run/windowedCollector.js';
+import type { OrganizationMode } from '../sources/aws/accessKeysCollector.js';
+import { parseAccountFilter } from '../sources/aws/organization.js';
 
 /** Who is running: the deployed Function App (managed identity, real ingestion) or a terminal. */
 export type Host = 'function' | 'cli';
@@ -28,6 +30,8 @@ export interface Settings {
   readonly logsIngestion: { readonly endpoint: string; readonly dcrImmutableId: string } | undefined;
   readonly aws: {
     readonly auth: AwsAuth;
+    /** Organization mode (`aws-member-role-name` set): every active account through a member role. */
+    readonly organization: OrganizationMode | undefined;
     /** Concurrent per-user IAM calls: enough to hide latency, few enough not to be throttled. */
     readonly concurrency: number;
   };
@@ -128,6 +132,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
 
   const accessKeyIdMode = read.oneOf<AccessKeyIdMode>('ACCESS_KEY_ID_MODE', ['masked', 'full'], 'masked');
   const concurrency = read.integer('AWS_CONCURRENCY', { min: 1, max: 64 }, 8);
+  const accountConcurrency = read.integer('AWS_ACCOUNT_CONCURRENCY', { min: 1, max: 32 }, 4);
   const schedules = {
     awsAccessKeys: read.schedule('AWS_ACCESS_KEYS_SCHEDULE', defaultSchedules.awsAccessKeys),
     entraSignIns: read.schedule('ENTRA_SIGNINS_SCHEDULE', defaultSchedules.entraSignIns),
@@ -143,14 +148,17 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       ? readCheckpointStorageSettings(read, env)
       : undefined;
 
-  // The vault is needed only for secrets the environment does not override.
-  const wanted: VaultSecretName[] = federate ? ['aws-role-arn'] : [];
+  // The vault is needed only for secrets the environment does not override. Organization mode is
+  // switched on by an optional secret, looked for whenever the AWS collector runs.
+  const optional: VaultSecretName[] = needsAws ? ['aws-member-role-name', 'aws-accounts'] : [];
+  const wanted: VaultSecretName[] = [...(federate ? (['aws-role-arn'] as const) : []), ...optional];
   const fromEnv = new Map(wanted.flatMap((name) => envOverride(read, name)));
   const fromVault = wanted.filter((name) => !fromEnv.has(name));
-  if (fromVault.length > 0 && keyVaultUri === undefined && read.raw('KEY_VAULT_URI') === undefined) {
+  const requiredFromVault = fromVault.filter((name) => !optional.includes(name));
+  if (requiredFromVault.length > 0 && keyVaultUri === undefined && read.raw('KEY_VAULT_URI') === undefined) {
     read.problems.push({
       setting: 'KEY_VAULT_URI',
-      problem: `is missing (needed to read ${fromVault.join(', ')})`,
+      problem: `is missing (needed to read ${requiredFromVault.join(', ')})`,
       expected: `${expected.vault}, or the secret set as an environment variable for local runs`,
     });
   }
@@ -159,7 +167,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
   const credential = options.credentialFor(azureClientId);
   const secrets = new Map(fromEnv);
   if (fromVault.length > 0 && keyVaultUri !== undefined) {
-    for (const [name, value] of await readVaultSecrets(keyVaultUri, credential, fromVault))
+    for (const [name, value] of await readVaultSecrets(keyVaultUri, credential, fromVault, optional))
       secrets.set(name, value);
   }
 
@@ -177,6 +185,8 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       auth = { kind: 'federation', audience, roleArn: value };
   }
 
+  const organization = needsAws ? readOrganizationMode(secrets, accountConcurrency) : undefined;
+
   return {
     credential,
     settings: {
@@ -184,13 +194,47 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       azureClientId,
       keyVaultUri,
       logsIngestion,
-      aws: { auth, concurrency },
+      aws: { auth, organization, concurrency },
       accessKeyIdMode,
       entra,
       checkpointStorage,
       schedules,
     },
   };
+}
+
+function readOrganizationMode(
+  secrets: ReadonlyMap<VaultSecretName, string>,
+  accountConcurrency: number,
+): OrganizationMode | undefined {
+  const read = new SettingsReader(Object.fromEntries(secrets));
+  const roleExpected =
+    'the name of the role to assume in each member account, e.g. crosscloud-identity-monitor-member';
+  const memberRoleName = read.matching(
+    'aws-member-role-name',
+    read.raw('aws-member-role-name'),
+    /^[\w+=,.@-]{1,64}$/,
+    roleExpected,
+  );
+  const filterText = read.raw('aws-accounts');
+  const accounts = parseAccountFilter(filterText);
+  if (typeof accounts === 'string') {
+    read.problems.push({
+      setting: 'aws-accounts',
+      problem: `is malformed: ${accounts}`,
+      expected:
+        'account IDs to include, and !<account ID> to exclude, separated by commas (e.g. "!111122223333")',
+    });
+  } else if (filterText !== undefined && read.raw('aws-member-role-name') === undefined) {
+    read.problems.push({
+      setting: 'aws-accounts',
+      problem: 'is set but aws-member-role-name is not',
+      expected: 'aws-member-role-name too: the account list applies to organization mode only',
+    });
+  }
+  if (read.problems.length > 0) throw new SettingsError(read.problems);
+  if (memberRoleName === undefined || typeof accounts === 'string') return undefined;
+  return { memberRoleName, accounts, accountConcurrency };
 }
 
 const minuteMs = 60_000;

@@ -6,6 +6,12 @@ export interface SourceStats {
   apiCalls: number;
   throttled: number;
   readonly warnings: string[];
+  /** Parts that failed while the rest went on (an AWS account of an organization): PartiallySucceeded. */
+  readonly failures: string[];
+}
+
+export function newSourceStats(): SourceStats {
+  return { apiCalls: 0, throttled: 0, warnings: [], failures: [] };
 }
 
 export interface CollectorContext {

@@ -125,8 +125,10 @@ function createAwsCollector(
   const pollSeconds = options.tuning?.reportPollSeconds;
   return awsAccessKeysCollector({
     region: iamRegionForArn(auth.kind === 'federation' ? auth.roleArn : undefined),
+    partition: auth.kind === 'federation' ? auth.roleArn.split(':')[1] : undefined,
     accessKeyIdMode: settings.accessKeyIdMode,
     concurrency: settings.aws.concurrency,
+    organization: settings.aws.organization,
     reportWait: pollSeconds ? { minDelaySeconds: pollSeconds, maxDelaySeconds: pollSeconds * 4 } : undefined,
     credentialsFor: (context) =>
       auth.kind === 'federation'

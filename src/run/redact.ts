@@ -34,7 +34,8 @@ export function redact(text: string): string {
 /** The message of anything thrown, scrubbed; for errors that carry an AWS/Azure error code, the code too. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
+    // Azure SDK errors carry `code`; AWS SDK errors their code as `name` (with `$metadata`).
+    const code = (error as { code?: unknown }).code ?? ('$metadata' in error ? error.name : undefined);
     const prefix = typeof code === 'string' && !error.message.includes(code) ? `${code}: ` : '';
     return redact(`${prefix}${error.message}${innerReasons(error)}`);
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CollectorRunsRow, TableName, TableRows } from '../tables/generated.js';
 import type { RecordSink } from '../sinks/sink.js';
-import type { Collector, CollectorContext, SourceStats } from './collector.js';
+import { newSourceStats, type Collector, type CollectorContext, type SourceStats } from './collector.js';
 import type { Logger } from './logger.js';
 import { pumpToSink, type RunProgress } from './pumpToSink.js';
 import { describeError } from './redact.js';
@@ -100,7 +100,7 @@ export async function executeRun<Table extends TableName>(
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? newRunId();
   const startTime = now();
-  const stats: SourceStats = options.stats ?? { apiCalls: 0, throttled: 0, warnings: [] };
+  const stats: SourceStats = options.stats ?? newSourceStats();
   const progress: RunProgress = { recordsRead: 0, recordsUploaded: 0 };
   const context: RunBodyContext<Table> = {
     runId,
@@ -127,9 +127,16 @@ export async function executeRun<Table extends TableName>(
   }
 
   const endTime = now();
-  const status: RunStatus = outcome?.status ?? 'Failed';
+  // Parts that failed while the rest landed make the run PartiallySucceeded, and say which in Error.
+  const status: RunStatus =
+    outcome === undefined ? 'Failed' : stats.failures.length > 0 ? 'PartiallySucceeded' : outcome.status;
   const window = outcome?.window ?? context.covered;
-  const errorText = failure === undefined ? null : describeError(failure);
+  const errorText =
+    failure !== undefined
+      ? describeError(failure)
+      : stats.failures.length > 0
+        ? describeError(stats.failures.join('\n'))
+        : null;
   const result: RunResult = {
     runId,
     collector: collectorName,
@@ -188,6 +195,7 @@ export async function executeRun<Table extends TableName>(
       `${collectorName} run ${runId} uploaded its ${progress.recordsUploaded} records but not its run row: ${describeError(runRowError)}`,
     );
   }
+  for (const partFailure of stats.failures) log.error(`${collectorName} run ${runId}: ${partFailure}`);
   log.info(
     `${collectorName} run ${runId} ${status === 'Succeeded' ? 'succeeded' : 'partially succeeded'} (${figures})`,
   );

@@ -44,6 +44,8 @@ moto/iam/responses.py, moto/sts/models.py, moto/core/responses.py):
 * Every request re-lists moto's package directory to route it: PATCHED to a cached tuple.
 * GetAccessKeyLastUsed scans every key of every user of every account per call (O(n));
   PATCHED with a dict lookup fast path so that 10k-key inventories stay fast.
+* AssumeRole (not AssumeRoleWithWebIdentity) of a role that does not exist in its account is
+  refused with AccessDenied, as real STS does: PATCHED (moto would hand out credentials).
 * Signing a request with a moto-known access key makes moto overwrite that key's
   last_used with "now" (mark_account_as_visited): do not call AWS with seeded user keys
   if their backdated last-used must survive. Unknown keys (e.g. "testing") are ignored
@@ -79,6 +81,8 @@ try:
     from moto.iam.models import AccessKeyLastUsed, IAMBackend, User, iam_backends
     from moto.moto_api._internal import moto_api_backend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.sts.exceptions import STSClientError
+    from moto.sts.responses import TokenResponse as STSResponse
 except ImportError as err:  # the TS launcher greps for this marker
     print(f"MOTO_IMPORT_ERROR: {err}", file=sys.stderr, flush=True)
     sys.exit(3)
@@ -194,6 +198,25 @@ def install_patches() -> None:
     IAMBackend.get_access_key_last_used = _get_access_key_last_used  # type: ignore[method-assign]
     iam_responses.IamResponse.get_credential_report = _get_credential_report  # type: ignore[method-assign]
     iam_responses.IamResponse.list_users = _list_users  # type: ignore[method-assign]
+    _original_assume_role = STSResponse.assume_role
+
+    # Moto lets anyone assume any role ARN, existing or not. Real STS refuses a role that does not
+    # exist (AccessDenied), which is how a member account without the collector role looks from the
+    # hub: refuse it too for the AssumeRole action (web identity federation is left as moto has it).
+    def _assume_existing_role(self: STSResponse) -> Any:
+        role_arn = self._get_param("RoleArn") or ""
+        parts = role_arn.split(":")
+        account_id = parts[4] if len(parts) > 5 else ""
+        role_name = role_arn.split("/")[-1]
+        roles = iam_backends[account_id][PARTITION].roles.values() if account_id else []
+        if not any(role.name == role_name for role in roles):
+            raise STSClientError(
+                "AccessDenied",
+                f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            )
+        return _original_assume_role(self)
+
+    STSResponse.assume_role = _assume_existing_role  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- seeding

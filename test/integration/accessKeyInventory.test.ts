@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CollectorContext, SourceStats } from '../../src/run/collector.js';
+import { newSourceStats, type CollectorContext, type SourceStats } from '../../src/run/collector.js';
 import { silentLogger } from '../../src/run/logger.js';
 import { maskAccessKeyId } from '../../src/run/redact.js';
 import { awsAccessKeysCollector } from '../../src/sources/aws/accessKeysCollector.js';
@@ -38,7 +38,7 @@ function inventoryOnce(route: 'auto' | 'api') {
 }
 
 async function inventory(route: 'auto' | 'api' = 'auto') {
-  const stats: SourceStats = { apiCalls: 0, throttled: 0, warnings: [] };
+  const stats: SourceStats = newSourceStats();
   const context: CollectorContext = { runId: 'run-1', startTime: now, stats, log: silentLogger };
   const collector = awsAccessKeysCollector({
     credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),

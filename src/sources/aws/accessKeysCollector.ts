@@ -1,71 +1,174 @@
 import { IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { Pluggable } from '@smithy/types';
+import { pMapIterable } from 'p-map';
 import type { AccessKeyIdMode } from '../../config/settings.js';
-import type { Collector, CollectorContext } from '../../run/collector.js';
+import type { Collector, CollectorContext, SourceStats } from '../../run/collector.js';
+import { describeError } from '../../run/redact.js';
+import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
 import { listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
 import { toAccessKeyRow } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
+import { listActiveAccounts, type AccountFilter, type OrganizationAccount } from './organization.js';
 
 export const awsAccessKeysCollectorName = 'aws-access-keys';
+
+export interface OrganizationMode {
+  /** Role assumed in each member account from the hub role (role chaining: sessions ≤ 1 h). */
+  readonly memberRoleName: string;
+  readonly accounts: AccountFilter;
+  /** Accounts inventoried at once. */
+  readonly accountConcurrency: number;
+}
 
 export interface AwsAccessKeysCollectorOptions {
   /** Credentials for this run (the session name carries the run ID); undefined = AWS default chain. */
   readonly credentialsFor: (context: CollectorContext) => AwsCredentialIdentityProvider | undefined;
   readonly region: string;
+  /** `aws`, `aws-cn`, `aws-us-gov`: member role ARNs are built in it. */
+  readonly partition?: string;
   readonly accessKeyIdMode: AccessKeyIdMode;
   readonly concurrency: number;
+  /** Without it: the account the credentials belong to. With it: every account of the organization. */
+  readonly organization?: OrganizationMode;
   readonly route?: InventoryOptions['route'];
   readonly reportWait?: InventoryOptions['reportWait'];
   /** Throttling is expected at scale: adaptive retry slows down instead of failing. */
   readonly maxAttempts?: number;
 }
 
-/** One AWSIAMAccessKeys_CL row per access key of the account, all stamped with the run's snapshot. */
+/** One AWSIAMAccessKeys_CL row per access key, all stamped with the run's snapshot. */
 export function awsAccessKeysCollector(
   options: AwsAccessKeysCollectorOptions,
 ): Collector<'AWSIAMAccessKeys_CL'> {
   return {
     name: awsAccessKeysCollectorName,
     table: 'AWSIAMAccessKeys_CL',
-    async *read(context) {
-      const credentials = options.credentialsFor(context);
-      const clientConfig = {
-        region: options.region,
-        credentials,
-        retryMode: 'adaptive',
-        maxAttempts: options.maxAttempts ?? 10,
-      };
-      const iam = new IAMClient(clientConfig);
-      const sts = new STSClient(clientConfig);
-      countApiCalls(iam, context.stats);
-      countApiCalls(sts, context.stats);
-      try {
-        const [identity, aliases] = await Promise.all([
-          sts.send(new GetCallerIdentityCommand({})),
-          iam.send(new ListAccountAliasesCommand({})),
-        ]);
-        const snapshot = {
-          id: context.runId,
-          time: context.startTime,
-          accountId: identity.Account ?? 'unknown',
-          accountName: aliases.AccountAliases?.[0],
-          accessKeyIdMode: options.accessKeyIdMode,
-        };
-        context.log.info(
-          `inventorying access keys of AWS account ${snapshot.accountId} as ${identity.Arn ?? '?'}`,
-        );
-        const keys = listAccessKeysWithLastUse(iam, {
-          concurrency: options.concurrency,
-          route: options.route,
-          reportWait: options.reportWait,
-          onFallback: (reason) => context.stats.warnings.push(reason),
-        });
-        for await (const key of keys) yield toAccessKeyRow(key, snapshot);
-      } finally {
-        iam.destroy();
-        sts.destroy();
-      }
+    read(context) {
+      const hub = options.credentialsFor(context);
+      return options.organization
+        ? inventoryOrganization(options, options.organization, hub, context)
+        : inventoryAccount(options, hub, undefined, context);
     },
   };
+}
+
+/**
+ * Every active account of the organization, a few at a time. One account failing (AccessDenied, no
+ * member role, throttling beyond retries) is recorded and the others go on: the run ends
+ * PartiallySucceeded, and only when no account could be read does it fail.
+ */
+async function* inventoryOrganization(
+  options: AwsAccessKeysCollectorOptions,
+  organization: OrganizationMode,
+  hub: AwsCredentialIdentityProvider | undefined,
+  context: CollectorContext,
+): AsyncGenerator<AWSIAMAccessKeysRow> {
+  const organizations = new OrganizationsClient(clientConfig(options, hub));
+  countApiCalls(organizations, context.stats);
+  let accounts: OrganizationAccount[];
+  try {
+    accounts = await listActiveAccounts(organizations, organization.accounts);
+  } finally {
+    organizations.destroy();
+  }
+  context.log.info(`organization mode: ${accounts.length} active account(s) to inventory`);
+  let failed = 0;
+  // An account's rows are gathered before they are passed on, so a failing account adds none.
+  const perAccount = pMapIterable(
+    accounts,
+    async (account) => {
+      const credentials = fromTemporaryCredentials({
+        params: {
+          RoleArn: `arn:${options.partition ?? 'aws'}:iam::${account.id}:role/${organization.memberRoleName}`,
+          RoleSessionName: `cim-${awsAccessKeysCollectorName}-${context.runId}`,
+          DurationSeconds: 3600,
+        },
+        masterCredentials: hub,
+        clientConfig: {
+          region: options.region,
+          retryMode: 'adaptive',
+          maxAttempts: options.maxAttempts ?? 10,
+        },
+        clientPlugins: [apiCallCountingPlugin(context.stats)],
+      });
+      const rows: AWSIAMAccessKeysRow[] = [];
+      try {
+        for await (const row of inventoryAccount(options, credentials, account, context)) rows.push(row);
+      } catch (error) {
+        failed += 1;
+        context.stats.failures.push(
+          `account ${account.id} (${account.name ?? 'no name'}): ${describeError(error)}`,
+        );
+        return [];
+      }
+      return rows;
+    },
+    { concurrency: organization.accountConcurrency },
+  );
+  for await (const rows of perAccount) yield* rows;
+  if (accounts.length > 0 && failed === accounts.length) {
+    throw new Error(
+      `none of the organization's ${accounts.length} accounts could be inventoried:\n${context.stats.failures.join('\n')}`,
+    );
+  }
+}
+
+/** The access keys of one account; `account` is known in organization mode, looked up otherwise. */
+async function* inventoryAccount(
+  options: AwsAccessKeysCollectorOptions,
+  credentials: AwsCredentialIdentityProvider | undefined,
+  account: OrganizationAccount | undefined,
+  context: CollectorContext,
+): AsyncGenerator<AWSIAMAccessKeysRow> {
+  const iam = new IAMClient(clientConfig(options, credentials));
+  const sts = new STSClient(clientConfig(options, credentials));
+  countApiCalls(iam, context.stats);
+  countApiCalls(sts, context.stats);
+  try {
+    const [identity, aliases] = await Promise.all([
+      sts.send(new GetCallerIdentityCommand({})),
+      account?.name === undefined ? iam.send(new ListAccountAliasesCommand({})) : undefined,
+    ]);
+    const snapshot = {
+      id: context.runId,
+      time: context.startTime,
+      accountId: identity.Account ?? account?.id ?? 'unknown',
+      accountName: account?.name ?? aliases?.AccountAliases?.[0],
+      accessKeyIdMode: options.accessKeyIdMode,
+    };
+    context.log.info(
+      `inventorying access keys of AWS account ${snapshot.accountId} as ${identity.Arn ?? '?'}`,
+    );
+    const keys = listAccessKeysWithLastUse(iam, {
+      concurrency: options.concurrency,
+      route: options.route,
+      reportWait: options.reportWait,
+      onFallback: (reason) => context.stats.warnings.push(`account ${snapshot.accountId}: ${reason}`),
+    });
+    for await (const key of keys) yield toAccessKeyRow(key, snapshot);
+  } finally {
+    iam.destroy();
+    sts.destroy();
+  }
+}
+
+function clientConfig(
+  options: AwsAccessKeysCollectorOptions,
+  credentials: AwsCredentialIdentityProvider | undefined,
+) {
+  return {
+    region: options.region,
+    credentials,
+    retryMode: 'adaptive',
+    maxAttempts: options.maxAttempts ?? 10,
+  };
+}
+
+/** Counts the AssumeRole calls of the SDK's own role-chaining provider like every other call. */
+function apiCallCountingPlugin(stats: SourceStats): Pluggable<object, object> {
+  return { applyToStack: (stack) => countApiCalls({ middlewareStack: stack }, stats) };
 }

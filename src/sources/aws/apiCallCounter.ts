@@ -34,5 +34,9 @@ export function countApiCalls<Input extends object, Output extends object>(
       throw error;
     }
   };
-  client.middlewareStack.add(counter, { step: 'deserialize', name: 'crosscloudCountApiCalls' });
+  client.middlewareStack.add(counter, {
+    step: 'deserialize',
+    name: 'crosscloudCountApiCalls',
+    override: true,
+  });
 }

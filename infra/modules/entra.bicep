@@ -1,0 +1,60 @@
+// The Entra ID side, through the Microsoft Graph Bicep extension (bicepconfig.json):
+//   - the app registration AWS trusts as the audience of the managed identity's tokens (v1 tokens,
+//     so iss = https://sts.windows.net/<tenant>/), and its service principal, without which Entra
+//     refuses to issue tokens for it (AADSTS500011);
+//   - the Microsoft Graph application roles the collectors need, granted to the managed identity.
+// The deploying principal needs rights to create applications and, for the app-role grants,
+// Privileged Role Administrator (or Global Administrator). Deploy with deployEntra=false and do
+// this by hand where that is not available.
+extension microsoftGraphV1
+
+@description('Client-provided unique name of the AWS federation app registration (idempotent re-deploys).')
+param appUniqueName string
+
+@description('Display name of the AWS federation app registration.')
+param appDisplayName string
+
+@description('Principal (object) ID of the managed identity that gets the Graph app roles.')
+param identityPrincipalId string
+
+var graphAppId = '00000003-0000-0000-c000-000000000000'
+var graphAppRoles = {
+  'AuditLog.Read.All': 'b0afded3-3588-46d8-8b3d-9842eff778da'
+  'Directory.Read.All': '7ab1d382-f21e-4acd-a863-ba3e13f7da61'
+}
+
+// api://<tenant-id>/<name>: tenant-scoped, the form Entra's identifier-URI restrictions allow for new
+// apps (a bare api://<name> is rejected where "uriAdditionWithoutUniqueTenantIdentifier" is enforced).
+var audience = 'api://${tenant().tenantId}/${appUniqueName}'
+
+resource awsFederationApp 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: appUniqueName
+  displayName: appDisplayName
+  signInAudience: 'AzureADMyOrg'
+  identifierUris: [audience]
+  api: {
+    requestedAccessTokenVersion: 1
+  }
+}
+
+resource awsFederationSp 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: awsFederationApp.appId
+}
+
+resource graphSp 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
+  appId: graphAppId
+}
+
+resource graphRoleGrants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [
+  for role in items(graphAppRoles): {
+    resourceId: graphSp.id
+    appRoleId: role.value
+    principalId: identityPrincipalId
+  }
+]
+
+@description('The app\'s identifier URI: the token audience AWS trusts (AWS_FEDERATION_AUDIENCE).')
+output audience string = audience
+output appId string = awsFederationApp.appId
+output appObjectId string = awsFederationApp.id
+output servicePrincipalId string = awsFederationSp.id

@@ -1,0 +1,446 @@
+// Every KQL query we ship — workbook items, alert rules, DCR transforms — is parsed and semantically
+// checked by Microsoft's Kusto language service against the tables declared in infra/tables/*.json.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { collectorNames } from '../../src/run/configuredRun.js';
+import { repoRoot } from '../support/paths.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The language service. @kusto/language-service-next is a Bridge.NET translation of Kusto.Language
+// (C#): two classic scripts, no exports, that install globals. Under CommonJS `require`, bridge.js
+// sets `global.Bridge`/`System` and Kusto.Language.Bridge.js then defines `global.Kusto`. An ES module
+// loads them with createRequire. Only the members used below are typed here; the package's own
+// declarations (Kusto.Language.Bridge.d.ts) would pull ~1.8 MB of global namespaces into the program.
+// ---------------------------------------------------------------------------------------------------
+
+/** System.Collections.Generic.IReadOnlyList<T> as Bridge.NET exposes it. */
+interface KustoList<T> {
+  readonly Count: number;
+  getItem(index: number): T;
+}
+interface KustoDiagnostic {
+  readonly Severity: string; // 'Error' | 'Warning' | 'Suggestion' | 'Information' | 'Hidden'
+  readonly Code: string;
+  readonly Message: string;
+  readonly Start: number;
+  readonly Length: number;
+}
+interface KustoColumnSymbol {
+  readonly Name: string;
+  readonly Type: { readonly Name: string };
+}
+interface KustoTableSymbol {
+  readonly Name: string;
+  readonly Columns: KustoList<KustoColumnSymbol>;
+}
+interface KustoCode {
+  GetDiagnostics(): KustoList<KustoDiagnostic>;
+  readonly ResultType: { readonly Columns?: KustoList<KustoColumnSymbol> } | null;
+}
+type GlobalState = { readonly __brand: 'GlobalState' };
+type DatabaseSymbol = { readonly __brand: 'DatabaseSymbol' };
+interface KustoLanguage {
+  KustoCode: {
+    Parse(text: string, globals: GlobalState): KustoCode;
+    ParseAndAnalyze(text: string, globals: GlobalState): KustoCode;
+  };
+  GlobalState: { readonly Default: GlobalState & { WithDatabase(database: DatabaseSymbol): GlobalState } };
+  Symbols: {
+    TableSymbol: {
+      /** new TableSymbol(name, "(col:type, …)", description) */
+      $ctor7: new (name: string, schema: string, description: string | null) => KustoTableSymbol;
+    };
+    DatabaseSymbol: {
+      /** new DatabaseSymbol(name, members, isOpen) */
+      $ctor1: new (name: string, members: KustoTableSymbol[], isOpen: boolean) => DatabaseSymbol;
+    };
+  };
+}
+
+function loadKusto(): KustoLanguage {
+  const require = createRequire(import.meta.url);
+  require('@kusto/language-service-next/bridge.min.js');
+  require('@kusto/language-service-next/Kusto.Language.Bridge.min.js');
+  const kusto = (globalThis as { Kusto?: { Language?: KustoLanguage } }).Kusto?.Language;
+  if (!kusto) throw new Error('@kusto/language-service-next did not define the global Kusto.Language');
+  return kusto;
+}
+
+const Kusto = loadKusto();
+
+function listOf<T>(list: KustoList<T>): T[] {
+  return Array.from({ length: list.Count }, (_, i) => list.getItem(i));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The schema: infra/tables/*.json, the single source of truth for columns.
+// ---------------------------------------------------------------------------------------------------
+
+interface Column {
+  name: string;
+  type: string;
+}
+interface TableFile {
+  name: string;
+  transformKql: string;
+  columns: Column[];
+}
+
+const tables: TableFile[] = readdirSync(join(repoRoot, 'infra', 'tables'))
+  .filter((file) => file.endsWith('.json'))
+  .sort()
+  .map((file) => JSON.parse(readFileSync(join(repoRoot, 'infra', 'tables', file), 'utf8')) as TableFile);
+
+/** Log Analytics column types → Kusto scalar types. */
+const kustoTypes: Readonly<Record<string, string>> = {
+  string: 'string',
+  int: 'int',
+  long: 'long',
+  real: 'real',
+  boolean: 'bool',
+  datetime: 'datetime',
+  dynamic: 'dynamic',
+};
+
+function tableSymbol(name: string, columns: readonly Column[]): KustoTableSymbol {
+  const schema = columns.map((column) => {
+    const type = kustoTypes[column.type];
+    if (type === undefined) throw new Error(`${name}.${column.name}: unknown column type ${column.type}`);
+    return `['${column.name}']:${type}`;
+  });
+  return new Kusto.Symbols.TableSymbol.$ctor7(name, `(${schema.join(', ')})`, null);
+}
+
+function globalsWith(symbols: KustoTableSymbol[]): GlobalState {
+  return Kusto.GlobalState.Default.WithDatabase(
+    new Kusto.Symbols.DatabaseSymbol.$ctor1('workspace', symbols, false),
+  );
+}
+
+/** The Log Analytics workspace as the queries see it: every custom table. */
+const workspace = globalsWith(tables.map((table) => tableSymbol(table.name, table.columns)));
+
+function describeDiagnostic(text: string, d: KustoDiagnostic): string {
+  const line = text.slice(0, d.Start).split('\n').length;
+  const at = text.slice(d.Start, d.Start + Math.max(d.Length, 1));
+  return `${d.Severity} ${d.Code} (line ${line}, at '${at}'): ${d.Message}`;
+}
+
+/** Syntax errors (parse only), then semantic errors (names, types, functions) against `globals`. */
+function errorsIn(text: string, globals: GlobalState = workspace): { syntax: string[]; semantic: string[] } {
+  const errors = (code: KustoCode) =>
+    listOf(code.GetDiagnostics())
+      .filter((d) => d.Severity === 'Error')
+      .map((d) => describeDiagnostic(text, d));
+  return {
+    syntax: errors(Kusto.KustoCode.Parse(text, globals)),
+    semantic: errors(Kusto.KustoCode.ParseAndAnalyze(text, globals)),
+  };
+}
+
+function assertValidKql(text: string, globals: GlobalState = workspace): void {
+  const { syntax, semantic } = errorsIn(text, globals);
+  assert.deepEqual(syntax, [], `syntax errors in:\n${text}`);
+  assert.deepEqual(semantic, [], `semantic errors in:\n${text}`);
+}
+
+function resultColumns(text: string): string[] {
+  const columns = Kusto.KustoCode.ParseAndAnalyze(text, workspace).ResultType?.Columns;
+  return columns ? listOf(columns).map((column) => column.Name) : [];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Workbooks: {"version":"Notebook/1.0","items":[…]}; parameters (type 9) and KQL queries (type 3).
+// ---------------------------------------------------------------------------------------------------
+
+interface WorkbookParameter {
+  name: string;
+  type: number;
+  value?: unknown;
+}
+interface WorkbookItem {
+  type: number;
+  name: string;
+  content: {
+    version?: string;
+    query?: string;
+    title?: string;
+    size?: number;
+    queryType?: number;
+    resourceType?: string;
+    visualization?: string;
+    parameters?: WorkbookParameter[];
+    items?: WorkbookItem[];
+  };
+}
+interface Workbook {
+  version: string;
+  items: WorkbookItem[];
+}
+
+const workbookDir = join(repoRoot, 'infra', 'workbooks');
+const workbookFiles = [
+  'aws-access-keys.workbook.json',
+  'entra-signins.workbook.json',
+  'entra-audit.workbook.json',
+  'collector-health.workbook.json',
+];
+const workbooks = new Map<string, Workbook>(
+  workbookFiles.map((file) => [file, JSON.parse(readFileSync(join(workbookDir, file), 'utf8')) as Workbook]),
+);
+
+/** Items in document order, groups (type 12) included. */
+function itemsOf(items: readonly WorkbookItem[]): WorkbookItem[] {
+  return items.flatMap((item) => [item, ...itemsOf(item.content.items ?? [])]);
+}
+function queriesOf(workbook: Workbook): WorkbookItem[] {
+  return itemsOf(workbook.items).filter((item) => item.type === 3);
+}
+function parametersOf(workbook: Workbook): Map<string, WorkbookParameter> {
+  const parameters = itemsOf(workbook.items)
+    .filter((item) => item.type === 9)
+    .flatMap((item) => item.content.parameters ?? []);
+  return new Map(parameters.map((parameter) => [parameter.name, parameter]));
+}
+function queryText(item: WorkbookItem): string {
+  assert.equal(typeof item.content.query, 'string', `${item.name} has no query`);
+  return item.content.query ?? '';
+}
+
+/**
+ * How the workbook expands a time-range parameter inside KQL: `{TimeRange}` is a comparison (`> ago(7d)`
+ * for a relative range, `between (… .. …)` for a custom one); `:start`/`:end` are datetime literals and
+ * `:grain` a timespan. Both forms of the bare parameter are checked.
+ */
+const timeRangeForms = {
+  relative: '> ago(7d)',
+  custom: 'between (datetime(2026-11-01T00:00:00Z) .. datetime(2026-11-08T00:00:00Z))',
+} as const;
+type TimeRangeForm = keyof typeof timeRangeForms;
+
+function expandParameters(
+  query: string,
+  parameters: ReadonlyMap<string, WorkbookParameter>,
+  form: TimeRangeForm,
+): string {
+  return query.replace(
+    /\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+))?\}/g,
+    (whole, name: string, format?: string) => {
+      const parameter = parameters.get(name);
+      if (!parameter) throw new Error(`${whole}: no parameter named ${name} in this workbook`);
+      if (parameter.type === 4) {
+        switch (format) {
+          case undefined:
+            return timeRangeForms[form];
+          case 'start':
+            return 'datetime(2026-11-01T00:00:00Z)';
+          case 'end':
+            return 'datetime(2026-11-08T00:00:00Z)';
+          case 'grain':
+            return '1h';
+          default:
+            throw new Error(`${whole}: time-range format ${format} is not expanded by this test`);
+        }
+      }
+      if (parameter.type === 1 && format === undefined && typeof parameter.value === 'string') {
+        return parameter.value; // a text parameter expands to its value: its default here
+      }
+      throw new Error(`${whole}: parameter type ${parameter.type} is not expanded by this test`);
+    },
+  );
+}
+
+const visualizations = new Set([
+  'table',
+  'tiles',
+  'timechart',
+  'barchart',
+  'piechart',
+  'linechart',
+  'areachart',
+  'scatterchart',
+  'categoricalbar',
+]);
+
+describe('KQL: the schema built from infra/tables', () => {
+  it('has every table with every column, types mapped to Kusto types', () => {
+    for (const table of tables) {
+      const symbol = tableSymbol(table.name, table.columns);
+      assert.deepEqual(
+        listOf(symbol.Columns).map((column) => `${column.Name}:${column.Type.Name}`),
+        table.columns.map((column) => `${column.name}:${kustoTypes[column.type]}`),
+      );
+    }
+    assert.deepEqual(
+      tables.map((table) => table.name),
+      ['AWSIAMAccessKeys_CL', 'CollectorRuns_CL', 'EntraAuditLogs_CL', 'EntraSignIns_CL'],
+    );
+  });
+});
+
+describe('KQL: workbooks (infra/workbooks)', () => {
+  for (const [file, workbook] of workbooks) {
+    const parameters = parametersOf(workbook);
+
+    it(`${file} is a Notebook/1.0 workbook whose query items target the workspace`, () => {
+      assert.equal(workbook.version, 'Notebook/1.0');
+      const names = itemsOf(workbook.items).map((item) => item.name);
+      assert.equal(new Set(names).size, names.length, `item names must be unique: ${names.join(', ')}`);
+      const queries = queriesOf(workbook);
+      assert.ok(queries.length >= 3, 'expected several query items');
+      for (const item of queries) {
+        assert.equal(item.content.version, 'KqlItem/1.0', item.name);
+        assert.equal(item.content.queryType, 0, `${item.name}: queryType 0 (Logs)`);
+        assert.equal(item.content.resourceType, 'microsoft.operationalinsights/workspaces', item.name);
+        assert.ok((item.content.title ?? '').length > 0, `${item.name} needs a title`);
+        assert.ok(visualizations.has(item.content.visualization ?? ''), `${item.name}: visualization`);
+      }
+      const timeRange = parameters.get('TimeRange');
+      assert.equal(timeRange?.type, 4, 'a TimeRange time-range parameter');
+    });
+
+    for (const item of queriesOf(workbook)) {
+      for (const form of Object.keys(timeRangeForms) as TimeRangeForm[]) {
+        it(`${file} › ${item.content.title ?? item.name} (${form} time range) parses and analyses`, () => {
+          assertValidKql(expandParameters(queryText(item), parameters, form));
+        });
+      }
+    }
+  }
+
+  const dedupe = /\|\s*summarize\s+arg_max\(\s*TimeGenerated\s*,\s*\*\s*\)\s+by\s+Id\b/;
+  for (const file of ['entra-signins.workbook.json', 'entra-audit.workbook.json']) {
+    it(`${file}: every query deduplicates by Id before anything else`, () => {
+      for (const item of queriesOf(workbooks.get(file) as Workbook)) {
+        const query = queryText(item);
+        const at = query.search(dedupe);
+        assert.ok(at >= 0, `${item.name} lacks 'summarize arg_max(TimeGenerated, *) by Id'`);
+        const firstShaping = query.search(
+          /\|\s*(summarize|make-series|top|distinct|count|join|mv-expand|mv-apply|take|limit)\b/,
+        );
+        assert.equal(firstShaping, at, `${item.name}: the Id dedupe must come before any other shaping`);
+      }
+    });
+  }
+
+  it('aws-access-keys.workbook.json: Threshold parameter (days) defaults to 90', () => {
+    const threshold = parametersOf(workbooks.get('aws-access-keys.workbook.json') as Workbook).get(
+      'Threshold',
+    );
+    assert.equal(threshold?.type, 1, 'a text parameter');
+    assert.equal(threshold?.value, '90');
+  });
+
+  it('aws-access-keys.workbook.json: every query reads each account at its latest snapshot', () => {
+    const queries = queriesOf(workbooks.get('aws-access-keys.workbook.json') as Workbook);
+    for (const item of queries) {
+      assert.match(
+        queryText(item),
+        /summarize\s+arg_max\(\s*TimeGenerated\s*,\s*SnapshotId\s*\)\s+by\s+AccountId\b[\s\S]*join\b[\s\S]*\bon\s+AccountId\s*,\s*SnapshotId\b/,
+        item.name,
+      );
+    }
+    const older = queries.find((item) => item.name === 'active-keys-older-than-threshold');
+    assert.match(queryText(older as WorkbookItem), /Status == "Active" and KeyAgeDays > \{Threshold\}/);
+    const perDay = queries.find((item) => item.name === 'keys-created-per-day');
+    assert.match(queryText(perDay as WorkbookItem), /make-series\b[\s\S]*\bon\s+CreateDate\b/);
+  });
+});
+
+describe('KQL: alert queries (infra/alerts)', () => {
+  const alertDir = join(repoRoot, 'infra', 'alerts');
+  const alerts = readdirSync(alertDir)
+    .filter((file) => file.endsWith('.kql'))
+    .sort();
+
+  it('has the two collector alerts', () => {
+    assert.deepEqual(alerts, ['collector-run-failed.kql', 'no-successful-run.kql']);
+  });
+
+  for (const file of alerts) {
+    it(`${file} parses and analyses`, () => {
+      assertValidKql(readFileSync(join(alertDir, file), 'utf8'));
+    });
+  }
+
+  it('collector-run-failed.kql returns failed and partially succeeded runs with their reasons', () => {
+    const query = readFileSync(join(alertDir, 'collector-run-failed.kql'), 'utf8');
+    assert.match(query, /Status in \('Failed', 'PartiallySucceeded'\)/);
+    const columns = resultColumns(query);
+    for (const column of ['Collector', 'RunId', 'Status', 'Error', 'Warnings']) {
+      assert.ok(columns.includes(column), `${column} in ${columns.join(', ')}`);
+    }
+  });
+
+  it('no-successful-run.kql checks every collector the app has, even one that never ran', () => {
+    const query = readFileSync(join(alertDir, 'no-successful-run.kql'), 'utf8');
+    const expected = /datatable\(Collector: string\) \[([^\]]*)\]/.exec(query);
+    assert.ok(expected, 'a datatable of expected collectors');
+    const listed = [...(expected[1] ?? '').matchAll(/'([^']+)'/g)].map((match) => match[1]);
+    assert.deepEqual(listed.sort(), [...collectorNames].sort());
+    assert.match(query, /join kind=leftouter/);
+    assert.match(query, /isnull\(LastSuccess\)/, 'a collector with no success at all must fire too');
+    assert.match(query, /\b26h\b/);
+    assert.deepEqual(resultColumns(query).slice(0, 2), ['Collector', 'LastSuccess']);
+  });
+
+  it('the health workbook lists the same expected collectors', () => {
+    const health = queriesOf(workbooks.get('collector-health.workbook.json') as Workbook);
+    const lastSuccess = queryText(health.find((item) => item.name === 'last-success') as WorkbookItem);
+    for (const name of collectorNames) assert.ok(lastSuccess.includes(`"${name}"`), name);
+  });
+});
+
+describe('KQL: DCR transforms (transformKql, with `source` as the stream)', () => {
+  for (const table of tables) {
+    it(`${table.name} transformKql parses and analyses against its stream`, () => {
+      assertValidKql(table.transformKql, globalsWith([tableSymbol('source', table.columns)]));
+    });
+  }
+});
+
+describe('KQL: the checker bites', () => {
+  const aws = workbooks.get('aws-access-keys.workbook.json') as Workbook;
+  const older = queriesOf(aws).find(
+    (item) => item.name === 'active-keys-older-than-threshold',
+  ) as WorkbookItem;
+  const real = expandParameters(queryText(older), parametersOf(aws), 'relative');
+
+  it('accepts the real query', () => {
+    assertValidKql(real);
+  });
+
+  it('rejects a misspelled column (KeyAgeDay)', () => {
+    const broken = real.replace('KeyAgeDays > 90', 'KeyAgeDay > 90');
+    assert.notEqual(broken, real);
+    const { semantic } = errorsIn(broken);
+    assert.ok(
+      semantic.some((error) => error.includes("'KeyAgeDay'")),
+      `expected an error naming KeyAgeDay, got: ${semantic.join('; ')}`,
+    );
+  });
+
+  it('rejects an unknown table', () => {
+    const broken = real.replaceAll('AWSIAMAccessKeys_CL', 'AWSIAMAccessKey_CL');
+    const { semantic } = errorsIn(broken);
+    assert.ok(
+      semantic.some((error) => error.includes("'AWSIAMAccessKey_CL'")),
+      `expected an error naming the table, got: ${semantic.join('; ')}`,
+    );
+  });
+
+  it('rejects a syntax error', () => {
+    const { syntax } = errorsIn(real.replace('| where Status', '| where where Status'));
+    assert.ok(syntax.length > 0);
+  });
+
+  it('rejects a transform that reads a column the stream does not declare', () => {
+    const [table] = tables;
+    const source = globalsWith([tableSymbol('source', (table as TableFile).columns)]);
+    const { semantic } = errorsIn('source | extend Extra = NotAStreamColumn', source);
+    assert.ok(semantic.some((error) => error.includes("'NotAStreamColumn'")));
+  });
+});
