@@ -78,11 +78,9 @@ export function* syntheticSignIns(count: number): Generator<GraphSignIn> {
 async function startIngestionChild() {
   const entry = fileURLToPath(new URL('./ingestionServer.js', import.meta.url));
   const child = spawn(process.execPath, [entry], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const [line] = await Promise.race([
-    createInterface({ input: child.stdout })
-      [Symbol.asyncIterator]()
-      .next()
-      .then((r) => [r.value as string]),
+    lines.next().then((r) => [r.value as string]),
     new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error('ingestion emulator did not start')), 30_000),
     ),

@@ -8,6 +8,7 @@ import { startManagedIdentityEmulator } from '../test/emulators/managedIdentity.
 import { startMoto } from '../test/emulators/moto.js';
 import { repoRoot } from '../test/support/paths.js';
 import { benchAwsInventory, type AwsBenchResult } from './awsInventory.bench.js';
+import { benchAwsOrganization, type OrganizationBenchResult } from './awsOrganization.bench.js';
 import { benchGraphThrottle, type GraphBenchResult } from './graphThrottle.bench.js';
 import { benchPipeline, type PipelineBenchResult } from './pipeline.bench.js';
 import { machine, staticTokenCredential, tokenFromIdentityEndpoint } from './support.js';
@@ -16,6 +17,8 @@ export interface BenchSizes {
   readonly awsUsers: number;
   readonly awsLatencyMs: number;
   readonly awsThrottleRps: number;
+  readonly orgAccounts: number;
+  readonly orgUsersPerAccount: number;
   readonly graphSignIns: number;
   readonly graphTimeScale: number;
   readonly pipelineRecords: number;
@@ -25,8 +28,10 @@ export const fullSizes: BenchSizes = {
   awsUsers: 5000,
   awsLatencyMs: 40,
   awsThrottleRps: 150,
+  orgAccounts: 20,
+  orgUsersPerAccount: 250,
   graphSignIns: 100_000,
-  graphTimeScale: 10,
+  graphTimeScale: 5,
   pipelineRecords: 1_000_000,
 };
 
@@ -34,6 +39,8 @@ export const smokeSizes: BenchSizes = {
   awsUsers: 60,
   awsLatencyMs: 2,
   awsThrottleRps: 100,
+  orgAccounts: 3,
+  orgUsersPerAccount: 15,
   graphSignIns: 3000,
   graphTimeScale: 200,
   pipelineRecords: 5000,
@@ -44,6 +51,7 @@ export interface BenchResults {
   readonly machine: typeof machine;
   readonly sizes: BenchSizes;
   readonly aws: AwsBenchResult;
+  readonly organization: OrganizationBenchResult;
   readonly graph: GraphBenchResult;
   readonly pipeline: PipelineBenchResult;
 }
@@ -55,6 +63,7 @@ export async function runBenchmarks(
   const startedAt = new Date().toISOString();
   const moto = await startMoto();
   let aws: AwsBenchResult;
+  let organization: OrganizationBenchResult;
   try {
     progress(`AWS inventory: ${sizes.awsUsers} users, ${sizes.awsLatencyMs} ms per call…`);
     aws = await benchAwsInventory(moto, {
@@ -62,6 +71,13 @@ export async function runBenchmarks(
       latencyMs: sizes.awsLatencyMs,
       throttleRps: sizes.awsThrottleRps,
       concurrency: 8,
+    });
+    progress(`AWS organization: ${sizes.orgAccounts} accounts × ${sizes.orgUsersPerAccount} users…`);
+    organization = await benchAwsOrganization(moto, {
+      accounts: sizes.orgAccounts,
+      usersPerAccount: sizes.orgUsersPerAccount,
+      latencyMs: sizes.awsLatencyMs,
+      accountConcurrency: 4,
     });
   } finally {
     await moto.stop();
@@ -86,7 +102,7 @@ export async function runBenchmarks(
 
   progress(`Pipeline: ${sizes.pipelineRecords} sign-ins mapped and uploaded…`);
   const pipeline = await benchPipeline(sizes.pipelineRecords);
-  return { startedAt, machine, sizes, aws, graph, pipeline };
+  return { startedAt, machine, sizes, aws, organization, graph, pipeline };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -94,7 +110,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
 export function renderMarkdown(r: BenchResults): string {
-  const { aws, graph, pipeline } = r;
+  const { aws, organization: org, graph, pipeline } = r;
   return `# Benchmarks
 
 Run ${r.startedAt} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}. Ratios compare runs made
@@ -111,6 +127,18 @@ ${n(aws.users)} IAM users, ${n(aws.keys)} access keys, in moto behind a proxy ad
 | ours, IAM throttling above ${aws.oursThrottled.throttleRps} requests/s | ${n(aws.oursThrottled.apiCalls)} | ${s(aws.oursThrottled.wallMs)} | ${n(aws.oursThrottled.keys)} | ${aws.oursThrottled.throttled} | ${aws.oursThrottled.failed ?? 'no'} |
 
 **${aws.callRatio.toFixed(1)}× fewer API calls, ${aws.wallTimeRatio.toFixed(1)}× less wall time** (targets: 2× and 10×).
+
+## AWS organization
+
+${org.accounts} accounts × ${n(org.usersPerAccount)} users (${n(org.keys)} keys) in moto Organizations, ${org.latencyMs} ms per call,
+each account through its member role (AssumeRole from the hub).
+
+| | wall time | keys | API calls | failed accounts |
+|---|---|---|---|---|
+| accounts one at a time | ${s(org.sequential.wallMs)} | ${n(org.sequential.keys)} | ${n(org.sequential.apiCalls)} | ${org.sequential.failures} |
+| ${org.concurrent.accountConcurrency} accounts at a time | ${s(org.concurrent.wallMs)} | ${n(org.concurrent.keys)} | ${n(org.concurrent.apiCalls)} | ${org.concurrent.failures} |
+
+**${org.wallTimeRatio.toFixed(1)}× less wall time** with account-level concurrency.
 
 ## Graph collection against the throttle
 

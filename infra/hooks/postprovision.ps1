@@ -1,8 +1,10 @@
 # azd postprovision hook (PowerShell 7, or Windows PowerShell 5.1). azd runs it after `azd provision` /
 # `azd up` with the Bicep outputs in the environment. It prints the one AWS step azd cannot do (the
 # CloudFormation stack in infra/aws/collector-role.yaml) with this environment's values filled in, and
-# how to hand the role ARN back to the Function App. It only prints: it calls neither AWS nor Azure,
-# there is no secret to show, and it never fails the provisioning (it always exits 0).
+# how to hand the role ARN back to the Function App; then, optionally, the same for an AWS Organization
+# (the hub stack with MemberRoleName, the member role StackSet of infra/aws/member-role.yaml). It only
+# prints: it calls neither AWS nor Azure, there is no secret to show, and it never fails the
+# provisioning (it always exits 0).
 # Same behaviour as postprovision.sh; keep the two in step.
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -15,6 +17,8 @@ function Format-Argument([string] $Value) {
 
 try {
   $template = 'infra/aws/collector-role.yaml'
+  $memberTemplate = 'infra/aws/member-role.yaml'
+  $memberRole = 'crosscloud-identity-monitor-member'
   $required = @(
     'AZURE_TENANT_ID',
     'AWS_FEDERATION_AUDIENCE',
@@ -93,6 +97,34 @@ tenant + a read-only collector role). Run these with credentials for the AWS acc
    az keyvault secret set --vault-name $vault --name aws-role-arn --value `$roleArn
 
    or let azd store it: azd env set AWS_ROLE_ARN `$roleArn; azd provision
+
+"@
+
+  # Arguments with commas or < > are quoted: PowerShell would read a,b as an array and < as an operator.
+  Write-Output @"
+For an AWS Organization (optional: every account of it, through a read-only member role in each):
+
+a. Instead of step 1, deploy the stack in the management account (or an Organizations delegated
+   administrator account) with MemberRoleName, then do steps 2 and 3 with it. Its role (the hub) may
+   then also list the accounts and assume the member role, nothing more.
+
+   aws cloudformation deploy --template-file $template --stack-name $stack --capabilities CAPABILITY_NAMED_IAM --parameter-overrides AzureTenantId=$tenant FederationAudience=$audience ManagedIdentityPrincipalId=$principal MemberRoleName=$memberRole
+
+b. Deploy the member role ($memberTemplate) to the accounts of your OUs with a service-managed
+   StackSet. <hub-role-arn> is the role ARN of step 2; from a CloudFormation delegated administrator
+   account, add --call-as DELEGATED_ADMIN. IAM is global: one Region is enough.
+
+   aws cloudformation create-stack-set --stack-set-name $($stack)-member --template-body file://$memberTemplate --permission-model SERVICE_MANAGED --auto-deployment 'Enabled=true,RetainStacksOnAccountRemoval=false' --capabilities CAPABILITY_NAMED_IAM --parameters 'ParameterKey=HubRoleArn,ParameterValue=<hub-role-arn>' 'ParameterKey=MemberRoleName,ParameterValue=$memberRole'
+   aws cloudformation create-stack-instances --stack-set-name $($stack)-member --deployment-targets 'OrganizationalUnitIds=<ou-id-or-root-id>' --regions us-east-1
+
+   StackSets never deploy to the management account: deploy the member role there as a normal stack,
+     aws cloudformation deploy --template-file $memberTemplate --stack-name $($stack)-member --capabilities CAPABILITY_NAMED_IAM --parameter-overrides 'HubRoleArn=<hub-role-arn>'
+   or leave that account out with aws-accounts (step c).
+
+c. Turn organization mode on, and optionally choose accounts (IDs to include, !<id> to exclude):
+
+   az keyvault secret set --vault-name $vault --name aws-member-role-name --value $memberRole
+   az keyvault secret set --vault-name $vault --name aws-accounts --value '!<management-account-id>'
 
 "@
 

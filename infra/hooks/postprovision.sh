@@ -2,8 +2,10 @@
 # azd postprovision hook (POSIX sh). azd runs it after `azd provision` / `azd up` with the Bicep
 # outputs in the environment. It prints the one AWS step azd cannot do (the CloudFormation stack in
 # infra/aws/collector-role.yaml) with this environment's values filled in, and how to hand the role
-# ARN back to the Function App. It only prints: it calls neither AWS nor Azure, there is no secret to
-# show, and it never fails the provisioning (it always exits 0).
+# ARN back to the Function App; then, optionally, the same for an AWS Organization (the hub stack
+# with MemberRoleName, the member role StackSet of infra/aws/member-role.yaml). It only prints: it
+# calls neither AWS nor Azure, there is no secret to show, and it never fails the provisioning (it
+# always exits 0).
 set -eu
 
 # Whatever goes wrong in here, provisioning has already succeeded: say so and exit 0.
@@ -15,6 +17,8 @@ fi
 exit 0' EXIT
 
 template=infra/aws/collector-role.yaml
+member_template=infra/aws/member-role.yaml
+member_role=crosscloud-identity-monitor-member
 required='AZURE_TENANT_ID AWS_FEDERATION_AUDIENCE AZURE_MANAGED_IDENTITY_PRINCIPAL_ID AZURE_KEY_VAULT_NAME AZURE_ENV_NAME'
 
 # Quote a value for copy-and-paste into a POSIX shell, only when it needs it.
@@ -104,6 +108,33 @@ tenant + a read-only collector role). Run these with credentials for the AWS acc
    az keyvault secret set --vault-name $vault --name aws-role-arn --value "\$role_arn"
 
    or let azd store it: azd env set AWS_ROLE_ARN "\$role_arn" && azd provision
+
+EOF
+
+cat <<EOF
+For an AWS Organization (optional: every account of it, through a read-only member role in each):
+
+a. Instead of step 1, deploy the stack in the management account (or an Organizations delegated
+   administrator account) with MemberRoleName, then do steps 2 and 3 with it. Its role (the hub) may
+   then also list the accounts and assume the member role, nothing more.
+
+   aws cloudformation deploy --template-file $template --stack-name $stack --capabilities CAPABILITY_NAMED_IAM --parameter-overrides AzureTenantId=$tenant FederationAudience=$audience ManagedIdentityPrincipalId=$principal MemberRoleName=$member_role
+
+b. Deploy the member role ($member_template) to the accounts of your OUs with a service-managed
+   StackSet. <hub-role-arn> is the role ARN of step 2; from a CloudFormation delegated administrator
+   account, add --call-as DELEGATED_ADMIN. IAM is global: one Region is enough.
+
+   aws cloudformation create-stack-set --stack-set-name $stack-member --template-body file://$member_template --permission-model SERVICE_MANAGED --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false --capabilities CAPABILITY_NAMED_IAM --parameters ParameterKey=HubRoleArn,ParameterValue=<hub-role-arn> ParameterKey=MemberRoleName,ParameterValue=$member_role
+   aws cloudformation create-stack-instances --stack-set-name $stack-member --deployment-targets OrganizationalUnitIds=<ou-id-or-root-id> --regions us-east-1
+
+   StackSets never deploy to the management account: deploy the member role there as a normal stack,
+     aws cloudformation deploy --template-file $member_template --stack-name $stack-member --capabilities CAPABILITY_NAMED_IAM --parameter-overrides HubRoleArn=<hub-role-arn>
+   or leave that account out with aws-accounts (step c).
+
+c. Turn organization mode on, and optionally choose accounts (IDs to include, !<id> to exclude):
+
+   az keyvault secret set --vault-name $vault --name aws-member-role-name --value $member_role
+   az keyvault secret set --vault-name $vault --name aws-accounts --value '!<management-account-id>'
 
 EOF
 

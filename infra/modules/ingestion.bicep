@@ -28,11 +28,11 @@ var tableDefinitions = [
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 var destinationName = 'workspace'
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' existing = {
   name: workspaceName
 }
 
-resource tables 'Microsoft.OperationalInsights/workspaces/tables@2023-09-01' = [
+resource tables 'Microsoft.OperationalInsights/workspaces/tables@2025-07-01' = [
   for table in tableDefinitions: {
     parent: workspace
     name: table.name

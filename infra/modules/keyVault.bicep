@@ -30,7 +30,7 @@ var roles = {
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
   tags: tags
@@ -48,7 +48,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource awsRoleArnSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(awsRoleArn)) {
+resource awsRoleArnSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(awsRoleArn)) {
   parent: vault
   name: 'aws-role-arn'
   properties: {

@@ -22,6 +22,16 @@ const marker = (bytes: number) => `…[truncated by crosscloud-identity-monitor:
 export function fitToIngestionLimits<Row extends object>(
   row: Row,
 ): { row: Row; truncations: readonly Truncation[] } {
+  // Fast path: an upper bound of every field's JSON size, without serialising anything.
+  let bound = 0;
+  let fits = true;
+  for (const value of Object.values(row)) {
+    const fieldBound = jsonBytesUpperBound(value, maxFieldBytes + 1);
+    bound += fieldBound;
+    if (fieldBound > maxFieldBytes) fits = false;
+  }
+  if (fits && bound <= maxRecordBytes) return { row, truncations: [] };
+
   const entries = Object.entries(row) as [string, unknown][];
   const sizes = entries.map(([, value]) => jsonBytes(value));
   const total = sizes.reduce((sum, size) => sum + size, 0);
@@ -61,6 +71,29 @@ function cut(text: string, budgetBytes: number, originalBytes: number): string {
   // Never leave half of a surrogate pair at the cut.
   if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
   return head + suffix;
+}
+
+/**
+ * An upper bound of `value`'s UTF-8 JSON size (every character counted as a 6-byte escape), cut
+ * short once it passes `stopAt`: rows far below the limits cost a walk, not a JSON.stringify.
+ */
+function jsonBytesUpperBound(value: unknown, stopAt: number): number {
+  if (value === null || value === undefined || typeof value === 'boolean') return 5;
+  if (typeof value === 'number') return 24;
+  if (typeof value === 'string') return value.length * 6 + 2;
+  let total = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      total += jsonBytesUpperBound(item, stopAt) + 1;
+      if (total > stopAt) return total;
+    }
+    return total;
+  }
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    total += key.length * 6 + 4 + jsonBytesUpperBound(item, stopAt);
+    if (total > stopAt) return total;
+  }
+  return total;
 }
 
 function jsonBytes(value: unknown): number {

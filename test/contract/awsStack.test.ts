@@ -4,36 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parse, parseDocument } from 'yaml';
-import { collectorIamActions } from '../../src/sources/aws/iamActions.js';
+import { collectorIamActions, hubOrganizationActions } from '../../src/sources/aws/iamActions.js';
+import { list, record, resolveConditions, strings, text } from '../support/cloudFormation.js';
 import { repoRoot } from '../support/paths.js';
 
 // The AWS side of the federation (infra/aws/collector-role.yaml) against what the code needs, and the
 // azd postprovision hooks that print how to deploy it.
 
 const templatePath = 'infra/aws/collector-role.yaml';
-
-function record(value: unknown, where: string): Record<string, unknown> {
-  assert.ok(
-    value !== null && typeof value === 'object' && !Array.isArray(value),
-    `${where} should be a mapping, got ${JSON.stringify(value)}`,
-  );
-  return value as Record<string, unknown>;
-}
-
-function list(value: unknown, where: string): unknown[] {
-  assert.ok(Array.isArray(value), `${where} should be a list, got ${JSON.stringify(value)}`);
-  return value as unknown[];
-}
-
-function text(value: unknown, where: string): string {
-  assert.equal(typeof value, 'string', `${where} should be a string, got ${JSON.stringify(value)}`);
-  return value as string;
-}
-
-/** IAM policy elements take a string or a list of strings. */
-function strings(value: unknown, where: string): string[] {
-  return typeof value === 'string' ? [value] : list(value, where).map((v, i) => text(v, `${where}[${i}]`));
-}
 
 const templateText = readFileSync(join(repoRoot, templatePath), 'utf8');
 const template = record(parse(templateText), 'the template');
@@ -103,13 +81,22 @@ function trustPolicy(): { document: Record<string, unknown>; providerVariable: u
 }
 
 interface Statement {
+  readonly policy: string;
   readonly sid: string;
   readonly actions: string[];
   readonly resources: unknown[];
 }
 
-/** Every permission statement the role gets: inline policies, and no other way in. */
-function permissionStatements(): Statement[] {
+/** The inline policy both modes grant, and the one organization mode adds. */
+const inventoryPolicy = 'iam-access-key-inventory';
+const organizationPolicy = 'organization-member-access';
+const sampleMemberRoleName = 'crosscloud-identity-monitor-member';
+
+/**
+ * Every permission statement the role gets: inline policies, and no other way in. Without
+ * MemberRoleName (single-account mode) or with it (organization mode, the OrganizationMode condition).
+ */
+function permissionStatements(organizationMode: boolean): Statement[] {
   assert.equal(roleProps.ManagedPolicyArns, undefined, 'no managed policy: every permission is listed here');
   assert.equal(roleProps.PermissionsBoundary, undefined);
   for (const type of ['AWS::IAM::ManagedPolicy', 'AWS::IAM::Policy', 'AWS::IAM::RolePolicy']) {
@@ -119,9 +106,13 @@ function permissionStatements(): Statement[] {
       `the role's permissions are its inline policy, not a ${type}`,
     );
   }
+  const policies = resolveConditions(list(roleProps.Policies, 'Policies'), {
+    OrganizationMode: organizationMode,
+  });
   const statements: Statement[] = [];
-  for (const [p, policy] of list(roleProps.Policies, 'Policies').entries()) {
-    const document = record(record(policy, `Policies[${p}]`).PolicyDocument, `Policies[${p}].PolicyDocument`);
+  for (const [p, value] of policies.entries()) {
+    const policy = record(value, `Policies[${p}]`);
+    const document = record(policy.PolicyDocument, `Policies[${p}].PolicyDocument`);
     assert.equal(document.Version, '2012-10-17');
     for (const [s, value] of list(document.Statement, 'Statement').entries()) {
       const where = `Policies[${p}].Statement[${s}]`;
@@ -131,6 +122,7 @@ function permissionStatements(): Statement[] {
         assert.equal(statement[key], undefined, `${where} has no ${key}`);
       }
       statements.push({
+        policy: text(policy.PolicyName, `Policies[${p}].PolicyName`),
         sid: text(statement.Sid, `${where}.Sid`),
         actions: strings(statement.Action, `${where}.Action`),
         resources: Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource],
@@ -155,39 +147,136 @@ describe(`AWS stack (${templatePath})`, () => {
   });
 
   describe('permissions', () => {
-    const statements = permissionStatements();
-    const granted = statements.flatMap((s) => s.actions);
+    const modes = { 'single-account mode': false, 'organization mode': true };
+    for (const [mode, organizationMode] of Object.entries(modes)) {
+      const statements = permissionStatements(organizationMode);
+      const granted = statements.flatMap((s) => s.actions);
+      const expected = organizationMode
+        ? [...collectorIamActions, ...hubOrganizationActions]
+        : [...collectorIamActions];
 
-    it('grant exactly collectorIamActions: no more, no fewer', () => {
-      assert.deepEqual([...new Set(granted)].sort(), [...collectorIamActions].sort());
-    });
+      it(`${mode}: grant exactly ${organizationMode ? 'collectorIamActions ∪ hubOrganizationActions' : 'collectorIamActions'}: no more, no fewer`, () => {
+        assert.deepEqual([...new Set(granted)].sort(), [...new Set(expected)].sort());
+      });
 
-    it('name every action once, without wildcards', () => {
-      assert.equal(
-        new Set(granted).size,
-        granted.length,
-        `an action is granted twice: ${granted.join(', ')}`,
-      );
-      for (const action of granted)
-        assert.match(action, /^iam:[A-Za-z]+$/, `${action} is not one exact action`);
-    });
-
-    it('narrow the per-user reads to users of this account; * only where IAM has no resource type', () => {
-      const userScoped = new Set([
-        'iam:ListAccessKeys',
-        'iam:GetAccessKeyLastUsed',
-        'iam:ListMFADevices',
-        'iam:GetLoginProfile',
-      ]);
-      const users = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' };
-      for (const statement of statements) {
-        const scoped = statement.actions.filter((a) => userScoped.has(a));
-        assert.ok(
-          scoped.length === 0 || scoped.length === statement.actions.length,
-          `${statement.sid} mixes user-scoped and account-level actions`,
+      it(`${mode}: name every action once, without wildcards`, () => {
+        assert.equal(
+          new Set(granted).size,
+          granted.length,
+          `an action is granted twice: ${granted.join(', ')}`,
         );
-        assert.deepEqual(statement.resources, scoped.length > 0 ? [users] : ['*'], statement.sid);
-      }
+        for (const action of granted)
+          assert.match(action, /^(iam|organizations|sts):[A-Za-z]+$/, `${action} is not one exact action`);
+      });
+
+      it(`${mode}: narrow the per-user reads to users of this account; * only where IAM has no resource type`, () => {
+        const userScoped = new Set([
+          'iam:ListAccessKeys',
+          'iam:GetAccessKeyLastUsed',
+          'iam:ListMFADevices',
+          'iam:GetLoginProfile',
+        ]);
+        const users = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' };
+        const inventory = statements.filter((s) => s.policy === inventoryPolicy);
+        assert.deepEqual(
+          [...new Set(inventory.flatMap((s) => s.actions))].sort(),
+          [...collectorIamActions].sort(),
+          `${inventoryPolicy} holds the IAM reads`,
+        );
+        for (const statement of inventory) {
+          const scoped = statement.actions.filter((a) => userScoped.has(a));
+          assert.ok(
+            scoped.length === 0 || scoped.length === statement.actions.length,
+            `${statement.sid} mixes user-scoped and account-level actions`,
+          );
+          assert.deepEqual(statement.resources, scoped.length > 0 ? [users] : ['*'], statement.sid);
+        }
+      });
+    }
+
+    describe('organization mode (MemberRoleName set)', () => {
+      it('is the OrganizationMode condition: MemberRoleName not empty, empty by default', () => {
+        assert.deepEqual(conditions.OrganizationMode, {
+          'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'MemberRoleName' }, ''] }],
+        });
+        assert.equal(record(parameters.MemberRoleName, 'MemberRoleName').Default, '');
+      });
+
+      it(`adds only ${organizationPolicy}, and only under OrganizationMode`, () => {
+        const policies = list(roleProps.Policies, 'Policies');
+        assert.equal(policies.length, 2);
+        assert.equal(record(policies[0], 'Policies[0]').PolicyName, inventoryPolicy);
+        const conditional = list(record(policies[1], 'Policies[1]')['Fn::If'], 'Policies[1].Fn::If');
+        assert.equal(conditional[0], 'OrganizationMode');
+        assert.equal(record(conditional[1], 'Policies[1] when true').PolicyName, organizationPolicy);
+        assert.deepEqual(conditional[2], { Ref: 'AWS::NoValue' });
+        const single = permissionStatements(false);
+        assert.deepEqual(
+          single.filter((s) => s.policy !== inventoryPolicy),
+          [],
+          'single-account mode grants nothing else',
+        );
+        // The IAM reads are the same in both modes.
+        assert.deepEqual(
+          permissionStatements(true).filter((s) => s.policy === inventoryPolicy),
+          single,
+        );
+      });
+
+      it('grants exactly hubOrganizationActions: ListAccounts on *, AssumeRole on the member role name only', () => {
+        const added = permissionStatements(true).filter((s) => s.policy === organizationPolicy);
+        assert.deepEqual(added.flatMap((s) => s.actions).sort(), [...hubOrganizationActions].sort());
+        const byAction = new Map(added.flatMap((s) => s.actions.map((a) => [a, s] as const)));
+        assert.deepEqual(byAction.get('organizations:ListAccounts')?.actions, ['organizations:ListAccounts']);
+        assert.deepEqual(byAction.get('organizations:ListAccounts')?.resources, ['*']);
+        const assume = byAction.get('sts:AssumeRole');
+        assert.deepEqual(assume?.actions, ['sts:AssumeRole'], 'AssumeRole has a statement of its own');
+        assert.deepEqual(assume.resources, [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:role/${MemberRoleName}' },
+        ]);
+        const rendered = substitute(
+          text(record(assume.resources[0], 'AssumeRole Resource')['Fn::Sub'], 'Fn::Sub'),
+          { MemberRoleName: sampleMemberRoleName },
+        );
+        assert.equal(rendered, `arn:aws:iam::*:role/${sampleMemberRoleName}`);
+      });
+
+      it('AssumeRole covers the ARN the collector builds for each member account, and no other role', () => {
+        const collector = readFileSync(join(repoRoot, 'src/sources/aws/accessKeysCollector.ts'), 'utf8');
+        assert.match(
+          collector,
+          /RoleArn: `arn:\$\{options\.partition \?\? 'aws'\}:iam::\$\{account\.id\}:role\/\$\{organization\.memberRoleName\}`/,
+          'the collector assumes arn:<partition>:iam::<account>:role/<member-role-name> (no path)',
+        );
+        // IAM matches the Resource with * as any run of characters; the rest is literal.
+        const granted = `arn:aws:iam::*:role/${sampleMemberRoleName}`;
+        const allowed = new RegExp(
+          `^${granted
+            .split('*')
+            .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+        );
+        assert.match(`arn:aws:iam::111122223333:role/${sampleMemberRoleName}`, allowed);
+        assert.doesNotMatch(`arn:aws:iam::111122223333:role/${sampleMemberRoleName}-admin`, allowed);
+        assert.doesNotMatch('arn:aws:iam::111122223333:role/OrganizationAccountAccessRole', allowed);
+      });
+
+      it('the collector calls no Organizations API but ListAccounts', () => {
+        for (const file of ['organization.ts', 'accessKeysCollector.ts']) {
+          const source = readFileSync(join(repoRoot, 'src/sources/aws', file), 'utf8');
+          for (const match of source.matchAll(
+            /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-organizations'/g,
+          )) {
+            const names = match[1]!.split(',').map((n) => n.replace(/^\s*type\s+/, '').trim());
+            const operations = names.filter((n) => /Command$|^paginate/.test(n));
+            for (const operation of operations)
+              assert.ok(
+                ['ListAccountsCommand', 'paginateListAccounts'].includes(operation),
+                `${file} calls ${operation}: add its action to hubOrganizationActions and the template`,
+              );
+          }
+        }
+      });
     });
   });
 
@@ -300,6 +389,10 @@ describe(`AWS stack (${templatePath})`, () => {
         good: ['crosscloud-identity-monitor-collector', 'cim-collector-dev', 'a'.repeat(64)],
         bad: ['', 'a'.repeat(65), 'has space', 'path/name'],
       },
+      MemberRoleName: {
+        good: ['', sampleMemberRoleName, 'cim-member-dev', 'a'.repeat(64)],
+        bad: ['a'.repeat(65), 'has space', 'path/name', '*', 'cim-*', 'x"'],
+      },
       ExistingOidcProviderArn: {
         good: ['', providerArn, providerArn.replace(/\/$/, ''), providerArn.replace(':aws:', ':aws-us-gov:')],
         bad: [
@@ -394,12 +487,83 @@ function assertPrintsSteps(output: string, values: Record<HookVariable, string>)
   assert.match(output, /azd env set AWS_ROLE_ARN /);
 }
 
+const memberTemplatePath = 'infra/aws/member-role.yaml';
+const memberParameters = record(
+  record(parse(readFileSync(join(repoRoot, memberTemplatePath), 'utf8')), 'the member template').Parameters,
+  'member Parameters',
+);
+
+/**
+ * The optional organization section, after the single-account steps: the hub stack with MemberRoleName,
+ * the service-managed StackSet of the member role, and the Key Vault secrets that turn the mode on.
+ * Quotes are dropped first: the PowerShell hook quotes the arguments that hold commas or < >.
+ */
+function assertPrintsOrganizationSteps(printed: string, values: Record<HookVariable, string>): void {
+  const output = printed.replace(/'/g, '');
+  const stack = `crosscloud-identity-monitor-${values.AZURE_ENV_NAME}`;
+  const memberRole = text(record(memberParameters.MemberRoleName, 'MemberRoleName').Default, 'Default');
+  const section = output.indexOf('For an AWS Organization');
+  assert.ok(
+    section > output.indexOf('--name aws-role-arn'),
+    `printed after the single-account steps:\n${output}`,
+  );
+  const hub =
+    `aws cloudformation deploy --template-file ${templatePath} --stack-name ${stack} ` +
+    `--capabilities CAPABILITY_NAMED_IAM --parameter-overrides AzureTenantId=${values.AZURE_TENANT_ID} ` +
+    `FederationAudience=${values.AWS_FEDERATION_AUDIENCE} ` +
+    `ManagedIdentityPrincipalId=${values.AZURE_MANAGED_IDENTITY_PRINCIPAL_ID} MemberRoleName=${memberRole}`;
+  assert.ok(
+    output.indexOf(hub) > section,
+    `the hub stack with MemberRoleName is printed:\n${hub}\nin\n${output}`,
+  );
+  assert.match(
+    memberRole,
+    pattern('MemberRoleName'),
+    "the hub's MemberRoleName accepts the member role name",
+  );
+  const stackSet =
+    `aws cloudformation create-stack-set --stack-set-name ${stack}-member ` +
+    `--template-body file://${memberTemplatePath} --permission-model SERVICE_MANAGED ` +
+    `--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false --capabilities CAPABILITY_NAMED_IAM ` +
+    `--parameters ParameterKey=HubRoleArn,ParameterValue=<hub-role-arn> ` +
+    `ParameterKey=MemberRoleName,ParameterValue=${memberRole}`;
+  assert.ok(output.includes(stackSet), `create-stack-set is printed:\n${stackSet}\nin\n${output}`);
+  for (const [, name] of stackSet.matchAll(/ParameterKey=(\w+),/g))
+    assert.ok(name! in memberParameters, `${name} is a parameter of ${memberTemplatePath}`);
+  const instances =
+    `aws cloudformation create-stack-instances --stack-set-name ${stack}-member ` +
+    `--deployment-targets OrganizationalUnitIds=<ou-id-or-root-id> --regions us-east-1`;
+  assert.ok(output.includes(instances), `create-stack-instances is printed:\n${output}`);
+  const managementAccount =
+    `aws cloudformation deploy --template-file ${memberTemplatePath} --stack-name ${stack}-member ` +
+    `--capabilities CAPABILITY_NAMED_IAM --parameter-overrides HubRoleArn=<hub-role-arn>`;
+  assert.ok(
+    output.includes(managementAccount),
+    `the management account's member stack is printed:\n${output}`,
+  );
+  const vault = `az keyvault secret set --vault-name ${values.AZURE_KEY_VAULT_NAME}`;
+  assert.ok(
+    output.includes(`${vault} --name aws-member-role-name --value ${memberRole}`),
+    `aws-member-role-name is printed:\n${output}`,
+  );
+  assert.ok(
+    output.includes(`${vault} --name aws-accounts --value !<management-account-id>`),
+    `aws-accounts is printed:\n${output}`,
+  );
+}
+
 describe('postprovision hook (infra/hooks/postprovision.sh)', () => {
   it('prints the deploy command with every value, then how to read and store the role ARN', () => {
     const result = runHook('sh', ['infra/hooks/postprovision.sh'], hookVariables);
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr, '');
     assertPrintsSteps(result.stdout, hookVariables);
+  });
+
+  it('then, for an AWS Organization: the hub stack, the member role StackSet, the Key Vault secrets', () => {
+    const result = runHook('sh', ['infra/hooks/postprovision.sh'], hookVariables);
+    assert.equal(result.status, 0, result.stderr);
+    assertPrintsOrganizationSteps(result.stdout, hookVariables);
   });
 
   it('passes the stack exactly its required parameters, with values its patterns accept', () => {
@@ -464,6 +628,7 @@ describe('postprovision hook (infra/hooks/postprovision.ps1)', () => {
     const result = runHook('pwsh', args, hookVariables);
     assert.equal(result.status, 0, result.stderr);
     assertPrintsSteps(result.stdout, hookVariables);
+    assertPrintsOrganizationSteps(result.stdout, hookVariables);
   });
 
   it('names a missing variable and still exits 0', { skip }, () => {

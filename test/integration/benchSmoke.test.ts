@@ -6,7 +6,7 @@ import { renderMarkdown, runBenchmarks, smokeSizes } from '../../bench/run.js';
 describe('benchmarks (smoke sizes)', () => {
   it('run end to end and report consistent figures', async () => {
     const results = await runBenchmarks(smokeSizes);
-    const { aws, graph, pipeline } = results;
+    const { aws, organization, graph, pipeline } = results;
 
     assert.equal(aws.baseline.keys, aws.keys, 'the baseline sees every key');
     assert.equal(aws.ours.keys, aws.keys, 'ours sees every key');
@@ -16,6 +16,10 @@ describe('benchmarks (smoke sizes)', () => {
       aws.ours.apiCalls < aws.baseline.apiCalls,
       `${aws.ours.apiCalls} vs ${aws.baseline.apiCalls} calls`,
     );
+
+    assert.equal(organization.sequential.keys, organization.keys, 'every account, one at a time');
+    assert.equal(organization.concurrent.keys, organization.keys, 'every account, several at a time');
+    assert.equal(organization.concurrent.failures, 0);
 
     assert.equal(graph.ours.records, graph.signIns);
     assert.equal(graph.baseline.records, graph.signIns);

@@ -35,7 +35,9 @@ describe('fitting rows to the Logs Ingestion limits', () => {
       displayName: `Target ${i}`,
       type: 'User',
     }));
-    const { row, truncations } = fitToIngestionLimits({ TargetResources: targets as unknown });
+    const { row, truncations } = fitToIngestionLimits<{ TargetResources: unknown }>({
+      TargetResources: targets,
+    });
     assert.equal(typeof row.TargetResources, 'string');
     assert.ok((row.TargetResources as string).startsWith('[{"id":"t0"'));
     assert.equal(truncations[0]?.field, 'TargetResources');

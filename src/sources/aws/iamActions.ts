@@ -15,3 +15,12 @@ export const collectorIamActions = [
 
 /** Called with the federated session itself; STS needs no IAM permission for these. */
 export const collectorStsActions = ['sts:AssumeRoleWithWebIdentity', 'sts:GetCallerIdentity'] as const;
+
+/**
+ * Organization mode (`aws-member-role-name` set): what the hub (collector) role needs on top of
+ * collectorIamActions. `organizations:ListAccounts` finds the member accounts (it has no resource type:
+ * Resource `*`); `sts:AssumeRole` is granted on the member role name only,
+ * `arn:<partition>:iam::*:role/<member-role-name>`, never on `*`. The member role in each account then
+ * gets exactly collectorIamActions (infra/aws/member-role.yaml).
+ */
+export const hubOrganizationActions = ['organizations:ListAccounts', 'sts:AssumeRole'] as const;
