@@ -33,11 +33,9 @@
 // is a 100 ms window.
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { verifyBearer, type ManagedIdentityEmulator } from './managedIdentity.js';
-import { loadDevTls } from './tls.js';
+import { listenHttpsOnLoopback } from './tls.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -2169,19 +2167,8 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     }
   }
 
-  const { key, cert } = loadDevTls();
-  const server = https.createServer({ key, cert }, (req, res) => {
-    handle(req, res).catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  endpoint = `https://localhost:${(server.address() as AddressInfo).port}`;
+  const { server, origin } = await listenHttpsOnLoopback(handle);
+  endpoint = origin;
 
   const rangeQuery = (
     source: EventSource,

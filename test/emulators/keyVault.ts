@@ -13,10 +13,8 @@
 // resource, https://vault.azure.net, which makes the tokens it accepts identical in audience to production ones.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { verifyBearer, type ManagedIdentityEmulator } from './managedIdentity.js';
-import { loadDevTls } from './tls.js';
+import { listenHttpsOnLoopback } from './tls.js';
 
 export interface KeyVaultEmulatorOptions {
   secrets: Record<string, string>;
@@ -197,17 +195,8 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     });
   }
 
-  const { key, cert } = loadDevTls();
-  const server = https.createServer({ key, cert }, handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  vaultUrl = `https://localhost:${(server.address() as AddressInfo).port}`;
+  const { server, origin } = await listenHttpsOnLoopback(handle);
+  vaultUrl = origin;
 
   return {
     vaultUrl,

@@ -12,13 +12,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzip } from 'node:zlib';
 import { verifyBearer, type ManagedIdentityEmulator } from './managedIdentity.js';
-import { loadDevTls } from './tls.js';
+import { listenHttpsOnLoopback } from './tls.js';
 
 export type ColumnType = 'string' | 'int' | 'long' | 'real' | 'boolean' | 'datetime' | 'dynamic';
 
@@ -468,20 +466,7 @@ export async function startLogsIngestionEmulator(
     }
   }
 
-  const { key, cert } = loadDevTls();
-  // A request that breaks mid-way (client went away) just loses its socket.
-  const server = https.createServer({ key, cert }, (req, res) => {
-    handle(req, res).catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  const endpoint = `https://localhost:${(server.address() as AddressInfo).port}`;
+  const { server, origin: endpoint } = await listenHttpsOnLoopback(handle);
 
   return {
     endpoint,

@@ -1,6 +1,9 @@
 // Server key and certificate for the HTTPS emulators. They are created by scripts/with-dev-ca.mjs, which
 // also sets NODE_EXTRA_CA_CERTS so that the unmodified Azure SDK clients trust them.
 import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
 export interface DevTls {
@@ -32,4 +35,27 @@ export function loadDevTls(): DevTls {
   };
   cached = { key: read('server-key.pem'), cert: read('server-cert.pem'), ca: read('ca.pem') };
   return cached;
+}
+
+/**
+ * An HTTPS emulator on a free loopback port with the dev certificate, named `https://localhost:<port>`
+ * (the name the certificate carries). A handler that throws just loses its socket, as when a client
+ * goes away mid-request. The server does not keep the process alive.
+ */
+export async function listenHttpsOnLoopback(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void,
+): Promise<{ server: https.Server; origin: string }> {
+  const { key, cert } = loadDevTls();
+  const server = https.createServer({ key, cert }, (req, res) => {
+    Promise.resolve(handler(req, res)).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.unref();
+  return { server, origin: `https://localhost:${(server.address() as AddressInfo).port}` };
 }
