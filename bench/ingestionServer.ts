@@ -13,6 +13,7 @@ const ingestion = await startLogsIngestionEmulator({
   identity,
   dcrImmutableId: 'dcr-00112233445566778899aabbccddeeff',
   retainFields: [],
+  skipRecordValidation: true,
 });
 const token = await tokenFromIdentityEndpoint(identity.env(), 'https://monitor.azure.com');
 process.stdout.write(

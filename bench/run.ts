@@ -27,7 +27,7 @@ export interface BenchSizes {
 export const fullSizes: BenchSizes = {
   awsUsers: 5000,
   awsLatencyMs: 40,
-  awsThrottleRps: 150,
+  awsThrottleRps: 60,
   orgAccounts: 20,
   orgUsersPerAccount: 250,
   graphSignIns: 100_000,

@@ -111,8 +111,8 @@ export async function executeRun<Table extends TableName>(
     covered: undefined,
     pump: (rows) =>
       pumpToSink(rows, sink, table, progress, {
-        batchSize: options.batchSize ?? 2000,
-        maxInFlight: options.maxInFlight ?? 2,
+        batchSize: options.batchSize ?? 1000,
+        maxInFlight: options.maxInFlight ?? 4,
         onAccepted: options.onAccepted,
       }),
   };

@@ -45,6 +45,19 @@ export async function runWindowedCollector<Table extends TableName>(
       return { status: 'Succeeded', window: { start, end: start } };
     }
 
+    if (!checkpoint && !options.explicitWindow) {
+      // Pin where collection starts before reading anything: if this first run fails, the next
+      // one must still start here (minus the overlap), not at its own later now − lookback, or that
+      // span is lost. Nothing after `start` is claimed delivered.
+      await checkpoints.set({
+        collector: collector.name,
+        scope: source.scope,
+        position: start,
+        runId: context.runId,
+        updatedAt: now(),
+      });
+    }
+
     const slices = slicesOf({ start, end }, policy.sliceMs);
     context.log.info(
       `${collector.name} (${source.scope}): reading ${start.toISOString()} – ${end.toISOString()} in ${slices.length} slice(s)` +

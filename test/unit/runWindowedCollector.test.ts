@@ -117,6 +117,19 @@ describe('windowed runs and checkpoints', () => {
     assert.equal(runRow?.WindowEnd, '2026-11-23T11:45:00.000Z');
   });
 
+  it('a first run that fails still fixes where collection starts: the next run begins there', async () => {
+    const checkpoints = memoryCheckpoints();
+    await assert.rejects(run({ checkpoints: checkpoints.store, sink: memorySink(0).sink }), /ingestion 503/);
+    const reads: TimeWindow[] = [];
+    const later = new Date(runTime.getTime() + 5 * 3_600_000);
+    await run({ checkpoints: checkpoints.store, sink: memorySink().sink, reads, now: () => later });
+    assert.equal(
+      reads[0]?.start.toISOString(),
+      '2026-11-23T05:50:00.000Z',
+      'first start − overlap, not later − lookback',
+    );
+  });
+
   it('a later run starts at checkpoint − overlap', async () => {
     const checkpoints = memoryCheckpoints(new Date('2026-11-23T11:00:00Z'));
     const reads: TimeWindow[] = [];
