@@ -137,4 +137,17 @@ describe('AWS access-key inventory against moto', () => {
       proxy.clearFaults();
     }
   });
+
+  it('retries IAM Throttling and counts every throttled call', async () => {
+    proxy.throttle('ListAccessKeys', 3);
+    try {
+      const { rows, stats, calls } = await inventory();
+      assert.equal(rows.length, expected.length);
+      assert.equal(stats.throttled, 3);
+      const wire = Object.values(calls).reduce((sum, n) => sum + n, 0);
+      assert.equal(stats.apiCalls, wire, 'throttled attempts are calls too');
+    } finally {
+      proxy.clearFaults();
+    }
+  });
 });

@@ -34,8 +34,10 @@ export function countApiCalls<Input extends object, Output extends object>(
       throw error;
     }
   };
+  // High priority: outside the deserializer, so a throttling answer arrives here as its named error.
   client.middlewareStack.add(counter, {
     step: 'deserialize',
+    priority: 'high',
     name: 'crosscloudCountApiCalls',
     override: true,
   });
