@@ -37,6 +37,25 @@ export interface AwsBenchResult {
 
 const credentials = () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' });
 
+/** Times one pass over an inventory, counting keys; a failure is reported, not thrown. */
+async function timeInventory(stats: SourceStats, records: AsyncIterable<unknown>): Promise<AwsBenchRun> {
+  const started = performance.now();
+  let keys = 0;
+  let failed: string | null = null;
+  try {
+    for await (const record of records) if (record !== undefined) keys += 1;
+  } catch (error) {
+    failed = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+  return {
+    keys,
+    apiCalls: stats.apiCalls,
+    throttled: stats.throttled,
+    wallMs: performance.now() - started,
+    failed,
+  };
+}
+
 async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchRun> {
   const previous = process.env.AWS_ENDPOINT_URL;
   process.env.AWS_ENDPOINT_URL = endpoint;
@@ -48,53 +67,26 @@ async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchR
     concurrency,
     reportWait: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
   });
-  const started = performance.now();
-  let keys = 0;
-  let failed: string | null = null;
   try {
-    for await (const row of collector.read({
-      runId: 'bench',
-      startTime: new Date(),
+    return await timeInventory(
       stats,
-      log: silentLogger,
-    })) {
-      if (row.UserName !== null) keys += 1;
-    }
-  } catch (error) {
-    failed = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      collector.read({ runId: 'bench', startTime: new Date(), stats, log: silentLogger }),
+    );
   } finally {
     if (previous === undefined) delete process.env.AWS_ENDPOINT_URL;
     else process.env.AWS_ENDPOINT_URL = previous;
   }
-  return {
-    keys,
-    apiCalls: stats.apiCalls,
-    throttled: stats.throttled,
-    wallMs: performance.now() - started,
-    failed,
-  };
 }
 
 async function runBaseline(endpoint: string): Promise<AwsBenchRun> {
   const stats: SourceStats = newSourceStats();
   const iam = new IAMClient({ region: 'us-east-1', endpoint, credentials });
   countApiCalls(iam, stats);
-  const started = performance.now();
-  let keys = 0;
-  let failed: string | null = null;
   try {
-    for await (const record of oldLambdaInventory(iam)) if (record.AccessKeyId) keys += 1;
-  } catch (error) {
-    failed = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return await timeInventory(stats, oldLambdaInventory(iam));
+  } finally {
+    iam.destroy();
   }
-  iam.destroy();
-  return {
-    keys,
-    apiCalls: stats.apiCalls,
-    throttled: stats.throttled,
-    wallMs: performance.now() - started,
-    failed,
-  };
 }
 
 /**

@@ -82,7 +82,8 @@ const expected = {
 } as const;
 
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const dcrImmutableId = /^dcr-[0-9a-f]{32}$/i;
+/** The DCR immutable ID's shape: also used to decide whether a failed run can still write its row. */
+export const dcrImmutableIdPattern = /^dcr-[0-9a-f]{32}$/i;
 const audienceUri = /^(api|https):\/\/\S+$/;
 const roleArn = /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
@@ -115,7 +116,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
     const dcr = read.matching(
       'LOGS_INGESTION_DCR_ID',
       read.required('LOGS_INGESTION_DCR_ID', expected.dcr),
-      dcrImmutableId,
+      dcrImmutableIdPattern,
       expected.dcr,
     );
     if (endpoint && dcr) logsIngestion = { endpoint, dcrImmutableId: dcr };

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { azureCredentialFor } from '../config/azureCredential.js';
 import { SettingsReader } from '../config/parse.js';
-import { loadSettings, type Host, type Settings } from '../config/settings.js';
+import { dcrImmutableIdPattern, loadSettings, type Host, type Settings } from '../config/settings.js';
 import { logsIngestionSink, type LogsIngestionSinkOptions } from '../sinks/logsIngestionSink.js';
 import { ndjsonSink } from '../sinks/ndjsonSink.js';
 import type { RecordSink } from '../sinks/sink.js';
@@ -171,7 +171,7 @@ function sinkFromEnvironmentAlone(options: ConfiguredRunOptions): RecordSink | u
   const dcrImmutableId = read.matching(
     'LOGS_INGESTION_DCR_ID',
     read.raw('LOGS_INGESTION_DCR_ID'),
-    /^dcr-[0-9a-f]{32}$/i,
+    dcrImmutableIdPattern,
     '',
   );
   const clientId = read.raw('AZURE_CLIENT_ID');
