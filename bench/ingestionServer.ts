@@ -1,5 +1,6 @@
-// Child process for the pipeline bench: the ingestion emulator (and the token issuer it trusts) on
-// the other core, so the bench process measures only the pipeline's own work. Prints one JSON line.
+// Child process for the pipeline bench: the ingestion emulator (and the token issuer it trusts) in
+// its own process, checking the protocol but not parsing records (see parseRecords). Prints one JSON
+// line when ready and one with what it accepted when its stdin closes.
 import { startLogsIngestionEmulator } from '../test/emulators/logsIngestion.js';
 import { startManagedIdentityEmulator } from '../test/emulators/managedIdentity.js';
 import { tokenFromIdentityEndpoint } from './support.js';
@@ -13,7 +14,7 @@ const ingestion = await startLogsIngestionEmulator({
   identity,
   dcrImmutableId: 'dcr-00112233445566778899aabbccddeeff',
   retainFields: [],
-  skipRecordValidation: true,
+  parseRecords: false,
 });
 const token = await tokenFromIdentityEndpoint(identity.env(), 'https://monitor.azure.com');
 process.stdout.write(
@@ -23,7 +24,13 @@ process.stdout.write(
 // Exit with the parent: it closes our stdin when done (or dies).
 process.stdin.resume();
 process.stdin.on('end', () => {
-  const accepted = ingestion.accepted('EntraSignIns_CL').length;
-  process.stderr.write(`ingestion emulator accepted ${accepted} sign-ins\n`);
+  const accepted = ingestion.requests.filter((request) => request.status === 204);
+  const summary = {
+    requests: accepted.length,
+    rejected: ingestion.requests.length - accepted.length,
+    uncompressedBytes: accepted.reduce((sum, request) => sum + request.uncompressedBytes, 0),
+    compressedBytes: accepted.reduce((sum, request) => sum + request.bytes, 0),
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
   void Promise.all([ingestion.stop(), identity.stop()]).then(() => process.exit(0));
 });

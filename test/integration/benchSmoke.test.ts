@@ -8,7 +8,12 @@ describe('benchmarks (smoke sizes)', () => {
     const results = await runBenchmarks(smokeSizes);
     const { aws, organization, graph, pipeline } = results;
 
-    assert.equal(aws.baseline.keys, aws.keys, 'the baseline sees every key');
+    assert.equal(aws.baseline.keys, aws.keys, 'the baseline (own process, own moto) sees every key');
+    assert.equal(
+      aws.baseline.apiCalls,
+      Math.ceil(aws.users / 100) + aws.users + aws.keys,
+      'the old Lambda: ListUsers pages of 100, ListAccessKeys per user, GetAccessKeyLastUsed per key',
+    );
     assert.equal(aws.ours.keys, aws.keys, 'ours sees every key');
     assert.equal(aws.oursThrottled.failed, null, 'no failed run in throttling mode');
     assert.equal(aws.oursThrottled.keys, aws.keys);
@@ -27,6 +32,13 @@ describe('benchmarks (smoke sizes)', () => {
 
     assert.equal(pipeline.records, smokeSizes.pipelineRecords);
     assert.ok(pipeline.floor.gzipBytes > 0);
+    assert.ok(pipeline.uploaded.requests > 0, 'the emulator accepted requests');
+    assert.ok(
+      pipeline.uploaded.jsonBytes <= pipeline.uploaded.requests * 1_048_576,
+      'no request over the 1 MB limit',
+    );
+    assert.ok(pipeline.uploaded.gzipBytes < pipeline.uploaded.jsonBytes, 'sent gzip');
+    assert.ok(results.suiteMs > pipeline.pipeline.wallMs);
 
     const markdown = renderMarkdown(results);
     assert.match(markdown, /fewer API calls/);
