@@ -80,7 +80,12 @@ export async function benchAwsOrganization(
       region: 'us-east-1',
       accessKeyIdMode: 'masked',
       concurrency: 8,
-      organization: { memberRoleName, accounts: { include: [], exclude: [] }, accountConcurrency },
+      organization: {
+        memberRoleName,
+        accounts: { include: [], exclude: [] },
+        accountConcurrency,
+        budgetMs: Number.POSITIVE_INFINITY,
+      },
       reportWait: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
     });
     const started = performance.now();

@@ -139,7 +139,9 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
     entraSignIns: read.schedule('ENTRA_SIGNINS_SCHEDULE', defaultSchedules.entraSignIns),
     entraAudits: read.schedule('ENTRA_AUDITS_SCHEDULE', defaultSchedules.entraAudits),
   };
-  const entra = readEntraSettings(read);
+  // One budget for every collector: the host stops a run at 30 min (host.json functionTimeout).
+  const runBudgetMs = read.integer('RUN_TIME_BUDGET_MINUTES', { min: 1, max: 600 }, 20) * minuteMs;
+  const entra = readEntraSettings(read, runBudgetMs);
   const storageNamed =
     read.raw('AzureWebJobsStorage') !== undefined ||
     Object.keys(env).some((name) => name.startsWith('AzureWebJobsStorage__') && read.raw(name) !== undefined);
@@ -186,7 +188,9 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       auth = { kind: 'federation', audience, roleArn: value };
   }
 
-  const organization = needsAws ? readOrganizationMode(secrets, accountConcurrency) : undefined;
+  const organization = needsAws
+    ? readOrganizationMode(secrets, { accountConcurrency, budgetMs: runBudgetMs })
+    : undefined;
 
   return {
     credential,
@@ -206,7 +210,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
 
 function readOrganizationMode(
   secrets: ReadonlyMap<VaultSecretName, string>,
-  accountConcurrency: number,
+  limits: Pick<OrganizationMode, 'accountConcurrency' | 'budgetMs'>,
 ): OrganizationMode | undefined {
   const read = new SettingsReader(Object.fromEntries(secrets));
   const roleExpected =
@@ -235,12 +239,12 @@ function readOrganizationMode(
   }
   if (read.problems.length > 0) throw new SettingsError(read.problems);
   if (memberRoleName === undefined || typeof accounts === 'string') return undefined;
-  return { memberRoleName, accounts, accountConcurrency };
+  return { memberRoleName, accounts, ...limits };
 }
 
 const minuteMs = 60_000;
 
-function readEntraSettings(read: SettingsReader): Settings['entra'] {
+function readEntraSettings(read: SettingsReader, budgetMs: number): Settings['entra'] {
   const endpointExpected =
     'the Microsoft Graph endpoint, e.g. https://graph.microsoft.com (national clouds differ)';
   const graphEndpoint =
@@ -288,7 +292,7 @@ function readEntraSettings(read: SettingsReader): Settings['entra'] {
         read.integer('ENTRA_INITIAL_LOOKBACK_HOURS', { min: 1, max: 720 }, 24) * 60 * minuteMs,
       sliceMs: read.integer('ENTRA_SLICE_MINUTES', { min: 1, max: 1440 }, 60) * minuteMs,
       retentionMs: read.integer('ENTRA_RETENTION_DAYS', { min: 1, max: 730 }, 30) * 24 * 60 * minuteMs,
-      budgetMs: read.integer('RUN_TIME_BUDGET_MINUTES', { min: 1, max: 600 }, 20) * minuteMs,
+      budgetMs,
     },
   };
 }

@@ -8,8 +8,13 @@ import {
 } from '@aws-sdk/client-organizations';
 import functions, { type Timer } from '@azure/functions';
 import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
+import { silentLogger } from '../../src/run/logger.js';
+import { runCollector } from '../../src/run/runCollector.js';
+import type { RecordSink } from '../../src/sinks/sink.js';
+import { awsAccessKeysCollector } from '../../src/sources/aws/accessKeysCollector.js';
+import { orderForRun } from '../../src/sources/aws/organization.js';
 import { maskAccessKeyId } from '../../src/run/redact.js';
-import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
+import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';
 import { startLocalCloud, withEnv, type LocalCloud } from '../support/localCloud.js';
 import { expectedKeys, realisticAccount, type ExpectedKey } from '../support/seedAccount.js';
 
@@ -132,5 +137,69 @@ describe('organization mode against moto Organizations', () => {
         /Setting aws-accounts is malformed: "12345" is neither a 12-digit account ID/,
       ),
     );
+  });
+
+  it('starts no account past the time budget, names those left out and is PartiallySucceeded', async () => {
+    const active = [...expected.keys()].filter((id) => id !== suspended);
+    const reachable = active.filter((id) => id !== withoutRole);
+    // A run hour whose first account can be read (the order rotates with the hour).
+    let start = Date.UTC(2026, 10, 23, 6);
+    while (
+      !reachable.includes(
+        orderForRun(
+          active.map((id) => ({ id, name: undefined })),
+          new Date(start),
+        )[0]?.id ?? '',
+      )
+    )
+      start += 3_600_000;
+    const first =
+      orderForRun(
+        active.map((id) => ({ id, name: undefined })),
+        new Date(start),
+      )[0]?.id ?? '';
+
+    const accepted: { table: TableName; rows: readonly unknown[] }[] = [];
+    const memory: RecordSink = {
+      description: 'memory',
+      send: (table, rows) => {
+        accepted.push({ table, rows });
+        return Promise.resolve();
+      },
+    };
+    const collector = awsAccessKeysCollector({
+      credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+      region: 'us-east-1',
+      accessKeyIdMode: 'masked',
+      concurrency: 4,
+      organization: {
+        memberRoleName: memberRole,
+        accounts: { include: [], exclude: [] },
+        accountConcurrency: 2,
+        budgetMs: 0, // used up at once: only the first account starts
+      },
+    });
+    const result = await runCollector({
+      collector,
+      sink: memory,
+      log: silentLogger,
+      now: () => new Date(start),
+    });
+
+    const keyRows = accepted.filter((a) => a.table === 'AWSIAMAccessKeys_CL').flatMap((a) => a.rows);
+    const accountsRead = new Set(keyRows.map((row) => (row as AWSIAMAccessKeysRow).AccountId));
+    assert.deepEqual([...accountsRead], [first]);
+    assert.equal(keyRows.length, expected.get(first)?.length);
+    assert.equal(result.status, 'PartiallySucceeded');
+    const run = accepted.find((a) => a.table === 'CollectorRuns_CL')?.rows[0] as CollectorRunsRow | undefined;
+    assert.equal(run?.Status, 'PartiallySucceeded');
+    const left = active.filter((id) => id !== first);
+    assert.match(
+      run?.Error ?? '',
+      new RegExp(
+        `${left.length} of ${active.length} accounts not started within the time budget .*RUN_TIME_BUDGET_MINUTES`,
+      ),
+    );
+    for (const id of left) assert.ok(run?.Error?.includes(id), `names ${id}`);
   });
 });

@@ -43,6 +43,24 @@ describe('settings', () => {
     assert.equal(settings.logsIngestion?.dcrImmutableId, validFunctionEnv.LOGS_INGESTION_DCR_ID);
   });
 
+  it('gives organization mode the run time budget and account concurrency', async () => {
+    const { settings } = await load({
+      ...validFunctionEnv,
+      'aws-member-role-name': 'member',
+      RUN_TIME_BUDGET_MINUTES: '12',
+      AWS_ACCOUNT_CONCURRENCY: '6',
+    });
+    assert.deepEqual(settings.aws.organization, {
+      memberRoleName: 'member',
+      accounts: { include: [], exclude: [] },
+      accountConcurrency: 6,
+      budgetMs: 12 * 60_000,
+    });
+    assert.equal(settings.entra.window.budgetMs, 12 * 60_000, 'one budget for every collector');
+    const defaults = await load({ ...validFunctionEnv, 'aws-member-role-name': 'member' });
+    assert.equal(defaults.settings.aws.organization?.budgetMs, 20 * 60_000);
+  });
+
   it('accepts the upper-snake form of a vault secret name as an override', async () => {
     const env = {
       ...validFunctionEnv,

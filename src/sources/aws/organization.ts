@@ -33,6 +33,23 @@ export async function listActiveAccounts(
   return accounts;
 }
 
+const hourMs = 3_600_000;
+const goldenRatio = (1 + Math.sqrt(5)) / 2;
+
+/**
+ * The accounts in the order one run starts them: sorted by ID, then rotated by an offset that moves
+ * with the run's hour in golden-ratio steps. When a time budget ends a run before every account was
+ * started, the accounts left out come early in the next runs instead of always last; hourly and
+ * daily schedules alike get a different start each run.
+ */
+export function orderForRun(accounts: readonly OrganizationAccount[], runStart: Date): OrganizationAccount[] {
+  const sorted = [...accounts].sort((a, b) => a.id.localeCompare(b.id));
+  if (sorted.length === 0) return sorted;
+  const hour = Math.floor(runStart.getTime() / hourMs);
+  const offset = Math.floor(((hour * goldenRatio) % 1) * sorted.length);
+  return [...sorted.slice(offset), ...sorted.slice(0, offset)];
+}
+
 function isActive(account: Account): boolean {
   const state = (account as { State?: string }).State ?? account.Status;
   return state === 'ACTIVE';
