@@ -4,6 +4,11 @@ import { startAwsProxy } from '../test/emulators/awsProxy.js';
 import { startMoto } from '../test/emulators/moto.js';
 import { benchAccount, runOldLambdaBaseline, type AwsBaselineRun } from './awsInventory.bench.js';
 
+// The parent gone (killed, timed out) means nobody wants the result: stop rather than run on for minutes.
+// moto exits with us (it watches its stdin).
+const parentGone = () => process.exit(1);
+process.on('disconnect', parentGone);
+
 const options = JSON.parse(process.argv[2] ?? '{}') as { users: number; latencyMs: number };
 const moto = await startMoto();
 try {
@@ -21,4 +26,7 @@ try {
   }
 } finally {
   await moto.stop();
+  // The listener keeps the IPC channel, and so this process, alive: let go of both.
+  process.off('disconnect', parentGone);
+  process.disconnect();
 }

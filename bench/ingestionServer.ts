@@ -1,6 +1,8 @@
 // Child process for the pipeline bench: the ingestion emulator (and the token issuer it trusts) in
-// its own process, checking the protocol but not parsing records (see parseRecords). Prints one JSON
-// line when ready and one with what it accepted when its stdin closes.
+// its own process, checking the protocol but, at full size, not parsing records (see parseRecords;
+// `--parse-records` turns it on, as the smoke run does). Prints one JSON line when ready and one with
+// what it accepted when its stdin closes.
+import { tableDefinitions } from '../src/tables/generated.js';
 import { startLogsIngestionEmulator } from '../test/emulators/logsIngestion.js';
 import { startManagedIdentityEmulator } from '../test/emulators/managedIdentity.js';
 import { tokenFromIdentityEndpoint } from './support.js';
@@ -14,7 +16,7 @@ const ingestion = await startLogsIngestionEmulator({
   identity,
   dcrImmutableId: 'dcr-00112233445566778899aabbccddeeff',
   retainFields: [],
-  parseRecords: false,
+  parseRecords: process.argv.includes('--parse-records'),
 });
 const token = await tokenFromIdentityEndpoint(identity.env(), 'https://monitor.azure.com');
 process.stdout.write(
@@ -24,10 +26,18 @@ process.stdout.write(
 // Exit with the parent: it closes our stdin when done (or dies).
 process.stdin.resume();
 process.stdin.on('end', () => {
-  const accepted = ingestion.requests.filter((request) => request.status === 204);
+  // The sign-ins only: the run's CollectorRuns_CL row goes through the same emulator.
+  const signIns = ingestion.requests.filter(
+    (request) => request.stream === tableDefinitions.EntraSignIns_CL.stream,
+  );
+  const accepted = signIns.filter((request) => request.status === 204);
   const summary = {
     requests: accepted.length,
-    rejected: ingestion.requests.length - accepted.length,
+    // Null unless records were parsed.
+    records: accepted.every((request) => request.records !== null)
+      ? accepted.reduce((sum, request) => sum + (request.records ?? 0), 0)
+      : null,
+    rejected: signIns.length - accepted.length,
     uncompressedBytes: accepted.reduce((sum, request) => sum + request.uncompressedBytes, 0),
     compressedBytes: accepted.reduce((sum, request) => sum + request.bytes, 0),
   };

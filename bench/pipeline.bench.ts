@@ -21,7 +21,13 @@ export interface PipelineBenchResult {
   };
   readonly floor: { readonly wallMs: number; readonly recordsPerSecond: number; readonly gzipBytes: number };
   /** What the emulator accepted: 1 MB requests and their bytes before and after gzip. */
-  readonly uploaded: { readonly requests: number; readonly jsonBytes: number; readonly gzipBytes: number };
+  readonly uploaded: {
+    readonly requests: number;
+    /** Counted by the emulator when it parsed them (smoke runs); null at full size. */
+    readonly records: number | null;
+    readonly jsonBytes: number;
+    readonly gzipBytes: number;
+  };
   /** Pipeline throughput as a share of the floor's (JSON.stringify + gzip of the same records). */
   readonly fractionOfFloor: number;
 }
@@ -78,9 +84,11 @@ export function* syntheticSignIns(count: number, from = 0): Generator<GraphSignI
   }
 }
 
-async function startIngestionChild() {
+async function startIngestionChild(parseRecords: boolean) {
   const entry = fileURLToPath(new URL('./ingestionServer.js', import.meta.url));
-  const child = spawn(process.execPath, [entry], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [entry, ...(parseRecords ? ['--parse-records'] : [])], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const [line] = await Promise.race([
     lines.next().then((r) => [r.value as string]),
@@ -91,21 +99,26 @@ async function startIngestionChild() {
   const ready = JSON.parse(line ?? '{}') as { endpoint: string; dcrImmutableId: string; token: string };
   return {
     ...ready,
-    /** Closes the emulator and returns what it accepted. */
-    stop: async () => {
+    /** Closes the emulator and returns what it accepted; an emulator that died is an error. */
+    stop: async (): Promise<IngestionSummary> => {
+      const exited = new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null) resolve(child.exitCode);
+        else child.once('exit', (code) => resolve(code));
+      });
       child.stdin.end();
       const summary = await lines.next();
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else child.once('exit', () => resolve());
-      });
-      return JSON.parse((summary.value as string | undefined) ?? '{}') as IngestionSummary;
+      const code = await exited;
+      const parsed = JSON.parse((summary.value as string | undefined) ?? 'null') as IngestionSummary | null;
+      if (code !== 0 || parsed === null || typeof parsed.requests !== 'number')
+        throw new Error(`the ingestion emulator exited with ${code ?? 'a signal'} without its summary`);
+      return parsed;
     },
   };
 }
 
 interface IngestionSummary {
   readonly requests: number;
+  readonly records: number | null;
   readonly rejected: number;
   readonly uncompressedBytes: number;
   readonly compressedBytes: number;
@@ -135,10 +148,13 @@ function floor(count: number, from: number): { wallMs: number; gzipBytes: number
  * Synthetic sign-ins → mapping → LogsIngestionClient (chunk, gzip, HTTP) → emulator in another
  * process. The floor runs half before and half after, so drift on a shared machine hits both alike.
  */
-export async function benchPipeline(records: number): Promise<PipelineBenchResult> {
+export async function benchPipeline(
+  records: number,
+  options: { emulatorParsesRecords: boolean },
+): Promise<PipelineBenchResult> {
   const half = Math.floor(records / 2);
   const floorBefore = floor(half, 0);
-  const ingestion = await startIngestionChild();
+  const ingestion = await startIngestionChild(options.emulatorParsesRecords);
   let run: { result: RunResult; peakRssBytes: number };
   try {
     run = await withPeakRss(() => uploadThroughPipeline(records, ingestion));
@@ -153,6 +169,8 @@ export async function benchPipeline(records: number): Promise<PipelineBenchResul
   if (result.recordsUploaded !== records)
     throw new Error(`pipeline uploaded ${result.recordsUploaded} of ${records}`);
   if (uploaded.rejected > 0) throw new Error(`the emulator rejected ${uploaded.rejected} requests`);
+  if (uploaded.records !== null && uploaded.records !== records)
+    throw new Error(`the emulator received ${uploaded.records} records of ${records}`);
   const floorMs = floorBefore.wallMs + floorAfter.wallMs;
   const pipelineRps = records / (result.durationMs / 1000);
   const floorRps = records / (floorMs / 1000);
@@ -161,7 +179,7 @@ export async function benchPipeline(records: number): Promise<PipelineBenchResul
     pipeline: {
       wallMs: result.durationMs,
       recordsPerSecond: pipelineRps,
-      peakRssMB: peakRssBytes / 1_048_576,
+      peakRssMB: peakRssBytes / 1_000_000,
     },
     floor: {
       wallMs: floorMs,
@@ -170,6 +188,7 @@ export async function benchPipeline(records: number): Promise<PipelineBenchResul
     },
     uploaded: {
       requests: uploaded.requests,
+      records: uploaded.records,
       jsonBytes: uploaded.uncompressedBytes,
       gzipBytes: uploaded.compressedBytes,
     },

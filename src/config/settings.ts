@@ -146,8 +146,9 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
     read.raw('AzureWebJobsStorage') !== undefined ||
     Object.keys(env).some((name) => name.startsWith('AzureWebJobsStorage__') && read.raw(name) !== undefined);
   // The deployed app keeps checkpoints in its own storage account; a terminal may use a local file.
+  // The AWS collector keeps some too (organization progress), where storage is configured.
   const checkpointStorage =
-    options.needs.entra && (isFunction || storageNamed)
+    (options.needs.entra && (isFunction || storageNamed)) || (options.needs.aws && storageNamed)
       ? readCheckpointStorageSettings(read, env)
       : undefined;
 

@@ -28,4 +28,9 @@ export interface Collector<Table extends TableName = TableName> {
   readonly name: string;
   readonly table: Table;
   read(context: CollectorContext): AsyncIterable<TableRows[Table]>;
+  /**
+   * Called once the sink has accepted every row `read` gave (Succeeded or PartiallySucceeded), never
+   * after a failed run: where a source records what it has delivered. A failure here fails the run.
+   */
+  afterAccepted?(context: CollectorContext): Promise<void>;
 }

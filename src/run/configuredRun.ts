@@ -15,12 +15,14 @@ import {
   entraSignInsCollectorName,
   type GraphSourceOptions,
 } from '../sources/entra/auditLogCollectors.js';
+import type { AccountProgress } from '../sources/aws/organization.js';
 import type { CheckpointStore } from '../state/checkpointStore.js';
 import { fileCheckpointStore } from '../state/fileCheckpointStore.js';
 import { createTableCheckpointStore } from '../state/tableCheckpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
 import type { Collector } from './collector.js';
 import type { Logger } from './logger.js';
+import { accountProgressIn } from './accountProgress.js';
 import { newRunId, runCollector, type RunResult, type TimeWindow } from './runCollector.js';
 import { runWindowedCollector } from './runWindowedCollector.js';
 
@@ -115,6 +117,15 @@ function createCheckpointStore(settings: Settings, options: ConfiguredRunOptions
   return createTableCheckpointStore(storage, { credential: azureCredentialFor(options.host, clientId) });
 }
 
+/**
+ * Organization progress lives with the checkpoints: the app's storage account, or the CLI's file. A
+ * function host without storage settings (only ever a test) goes in account ID order.
+ */
+function accountProgressFor(settings: Settings, options: ConfiguredRunOptions): AccountProgress | undefined {
+  if (settings.checkpointStorage === undefined && options.host !== 'cli') return undefined;
+  return accountProgressIn(createCheckpointStore(settings, options), awsAccessKeysCollectorName);
+}
+
 function createAwsCollector(
   name: CollectorName,
   settings: Settings,
@@ -128,7 +139,10 @@ function createAwsCollector(
     partition: auth.kind === 'federation' ? auth.roleArn.split(':')[1] : undefined,
     accessKeyIdMode: settings.accessKeyIdMode,
     concurrency: settings.aws.concurrency,
-    organization: settings.aws.organization,
+    organization: settings.aws.organization && {
+      ...settings.aws.organization,
+      progress: accountProgressFor(settings, options),
+    },
     reportWait: pollSeconds ? { minDelaySeconds: pollSeconds, maxDelaySeconds: pollSeconds * 4 } : undefined,
     credentialsFor: (context) =>
       auth.kind === 'federation'

@@ -82,6 +82,7 @@ export async function runCollector<Table extends TableName>(options: RunOptions<
   const { collector } = options;
   return executeRun(collector.name, collector.table, options, async (context) => {
     await context.pump(collector.read(context));
+    await collector.afterAccepted?.(context);
     return { status: 'Succeeded' };
   });
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CloseAccountCommand,
@@ -12,7 +15,9 @@ import { silentLogger } from '../../src/run/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
 import type { RecordSink } from '../../src/sinks/sink.js';
 import { awsAccessKeysCollector } from '../../src/sources/aws/accessKeysCollector.js';
-import { orderForRun } from '../../src/sources/aws/organization.js';
+import type { AccountProgress } from '../../src/sources/aws/organization.js';
+import { accountProgressIn } from '../../src/run/accountProgress.js';
+import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
 import { maskAccessKeyId } from '../../src/run/redact.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';
 import { startLocalCloud, withEnv, type LocalCloud } from '../support/localCloud.js';
@@ -66,7 +71,14 @@ before(async () => {
   organizations.destroy();
 });
 
-after(() => cloud?.stop());
+let stateDir = '';
+before(async () => {
+  stateDir = await mkdtemp(path.join(tmpdir(), 'organization-progress-'));
+});
+after(async () => {
+  await cloud?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
 
 function lastRunRow(): CollectorRunsRow {
   const row = (cloud.ingestion.accepted('CollectorRuns_CL') as unknown as CollectorRunsRow[]).at(-1);
@@ -139,34 +151,27 @@ describe('organization mode against moto Organizations', () => {
     );
   });
 
-  it('starts no account past the time budget, names those left out and is PartiallySucceeded', async () => {
-    const active = [...expected.keys()].filter((id) => id !== suspended);
-    const reachable = active.filter((id) => id !== withoutRole);
-    // A run hour whose first account can be read (the order rotates with the hour).
-    let start = Date.UTC(2026, 10, 23, 6);
-    while (
-      !reachable.includes(
-        orderForRun(
-          active.map((id) => ({ id, name: undefined })),
-          new Date(start),
-        )[0]?.id ?? '',
-      )
-    )
-      start += 3_600_000;
-    const first =
-      orderForRun(
-        active.map((id) => ({ id, name: undefined })),
-        new Date(start),
-      )[0]?.id ?? '';
-
+  // A clock that moves one "millisecond" each time the budget is checked: budgetMs = n starts n accounts.
+  const steppingClock = () => {
+    let t = 0;
+    return () => t++;
+  };
+  const memorySink = () => {
     const accepted: { table: TableName; rows: readonly unknown[] }[] = [];
-    const memory: RecordSink = {
+    const sink: RecordSink = {
       description: 'memory',
       send: (table, rows) => {
         accepted.push({ table, rows });
         return Promise.resolve();
       },
     };
+    const runRow = () =>
+      accepted.find((a) => a.table === 'CollectorRuns_CL')?.rows[0] as CollectorRunsRow | undefined;
+    return { sink, accepted, runRow };
+  };
+  const organizationRun = async (progress: AccountProgress, budgetMs: number) => {
+    const memory = memorySink();
+    const before = cloud.aws.requests.length;
     const collector = awsAccessKeysCollector({
       credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
       region: 'us-east-1',
@@ -175,31 +180,97 @@ describe('organization mode against moto Organizations', () => {
       organization: {
         memberRoleName: memberRole,
         accounts: { include: [], exclude: [] },
-        accountConcurrency: 2,
-        budgetMs: 0, // used up at once: only the first account starts
+        accountConcurrency: 1,
+        budgetMs,
+        progress,
+        clock: steppingClock(),
       },
     });
-    const result = await runCollector({
-      collector,
-      sink: memory,
-      log: silentLogger,
-      now: () => new Date(start),
-    });
+    const failure = await runCollector({ collector, sink: memory.sink, log: silentLogger }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const assumed = cloud.aws.requests
+      .slice(before)
+      .filter((r) => r.action === 'AssumeRole')
+      .map((r) => /iam::(\d{12}):role/.exec(r.params.RoleArn ?? '')?.[1] ?? '');
+    // In the order accounts were started (a failed AssumeRole is tried again by the next IAM call).
+    const started = [...new Set(assumed)];
+    const assumeRoleCalls = (id: string) => assumed.filter((a) => a === id).length;
+    return { ...memory, started, assumeRoleCalls, failure };
+  };
 
-    const keyRows = accepted.filter((a) => a.table === 'AWSIAMAccessKeys_CL').flatMap((a) => a.rows);
-    const accountsRead = new Set(keyRows.map((row) => (row as AWSIAMAccessKeysRow).AccountId));
-    assert.deepEqual([...accountsRead], [first]);
-    assert.equal(keyRows.length, expected.get(first)?.length);
-    assert.equal(result.status, 'PartiallySucceeded');
-    const run = accepted.find((a) => a.table === 'CollectorRuns_CL')?.rows[0] as CollectorRunsRow | undefined;
-    assert.equal(run?.Status, 'PartiallySucceeded');
-    const left = active.filter((id) => id !== first);
+  it('starts no account past the time budget, names those left out, and starts with them next time', async () => {
+    const active = [...expected.keys()].filter((id) => id !== suspended).sort();
+    const progress = accountProgressIn(
+      fileCheckpointStore(path.join(stateDir, 'budget.json')),
+      'aws-access-keys',
+    );
+
+    const first = await organizationRun(progress, 2);
+    assert.equal(first.failure, undefined);
+    assert.deepEqual(
+      first.started,
+      active.slice(0, 2),
+      'never inventoried: in account ID order, 2 within the budget',
+    );
+    const keyRows = first.accepted.filter((a) => a.table === 'AWSIAMAccessKeys_CL').flatMap((a) => a.rows);
+    const read = first.started.filter((id) => id !== withoutRole);
+    assert.deepEqual(
+      [...new Set(keyRows.map((row) => (row as AWSIAMAccessKeysRow).AccountId))].sort(),
+      read,
+      'rows of the accounts started, and only those',
+    );
+    for (const id of read) assert.equal(first.assumeRoleCalls(id), 1, `one AssumeRole for ${id}`);
+    assert.equal(first.runRow()?.Status, 'PartiallySucceeded');
+    const leftOut = active.slice(2);
     assert.match(
-      run?.Error ?? '',
+      first.runRow()?.Error ?? '',
       new RegExp(
-        `${left.length} of ${active.length} accounts not started within the time budget .*RUN_TIME_BUDGET_MINUTES`,
+        `${leftOut.length} of ${active.length} accounts not started within the time budget .*RUN_TIME_BUDGET_MINUTES.*They go first in the next run`,
       ),
     );
-    for (const id of left) assert.ok(run?.Error?.includes(id), `names ${id}`);
+    for (const id of leftOut) assert.ok(first.runRow()?.Error?.includes(id), `names ${id}`);
+    assert.deepEqual(
+      [...(await progress.lastInventoried(active)).keys()].sort(),
+      read,
+      'progress: accounts read in full',
+    );
+
+    const second = await organizationRun(progress, 2);
+    const neverRead = active.filter((id) => !read.includes(id));
+    assert.deepEqual(second.started, neverRead.slice(0, 2), 'the accounts left out (or failed) go first');
+
+    const readSecond = second.started.filter((id) => id !== withoutRole);
+    const all = await organizationRun(progress, Number.POSITIVE_INFINITY);
+    const stillNeverRead = neverRead.filter((id) => !readSecond.includes(id));
+    assert.deepEqual(
+      all.started,
+      [...stillNeverRead, ...read, ...readSecond],
+      'never read in full, then the least recently read; every account once',
+    );
+    assert.equal(all.runRow()?.Status, 'PartiallySucceeded', 'only the broken account fails');
+  });
+
+  it('fails, naming what was tried, when every account it could start failed', async () => {
+    const active = [...expected.keys()].filter((id) => id !== suspended);
+    const progress = accountProgressIn(
+      fileCheckpointStore(path.join(stateDir, 'failing.json')),
+      'aws-access-keys',
+    );
+    // Every account but the broken one was read recently, so the broken one goes first and alone.
+    await progress.recordInventoried(
+      active.filter((id) => id !== withoutRole),
+      new Date(),
+      'earlier-run',
+    );
+    const run = await organizationRun(progress, 1);
+    assert.deepEqual(run.started, [withoutRole]);
+    assert.ok(run.failure instanceof Error);
+    assert.match(
+      run.failure.message,
+      new RegExp(`none of the 1 of ${active.length} accounts tried could be inventoried`),
+    );
+    assert.equal(run.runRow()?.Status, 'Failed');
   });
 });

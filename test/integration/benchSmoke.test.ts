@@ -33,10 +33,7 @@ describe('benchmarks (smoke sizes)', () => {
     assert.equal(pipeline.records, smokeSizes.pipelineRecords);
     assert.ok(pipeline.floor.gzipBytes > 0);
     assert.ok(pipeline.uploaded.requests > 0, 'the emulator accepted requests');
-    assert.ok(
-      pipeline.uploaded.jsonBytes <= pipeline.uploaded.requests * 1_048_576,
-      'no request over the 1 MB limit',
-    );
+    assert.equal(pipeline.uploaded.records, pipeline.records, 'the emulator parsed and counted every record');
     assert.ok(pipeline.uploaded.gzipBytes < pipeline.uploaded.jsonBytes, 'sent gzip');
     assert.ok(results.suiteMs > pipeline.pipeline.wallMs);
 

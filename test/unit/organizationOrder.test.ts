@@ -1,47 +1,47 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { orderForRun, type OrganizationAccount } from '../../src/sources/aws/organization.js';
+import {
+  leastRecentlyInventoriedFirst,
+  type OrganizationAccount,
+} from '../../src/sources/aws/organization.js';
 
-const accounts: OrganizationAccount[] = Array.from({ length: 50 }, (_, i) => ({
-  id: String(900000000000 - i * 7919),
-  name: `account-${i}`,
-}));
-const hourMs = 3_600_000;
-const sixAm = Date.UTC(2026, 10, 23, 6);
+const account = (id: string): OrganizationAccount => ({ id, name: `name-${id}` });
+const day = (d: number) => new Date(Date.UTC(2026, 10, d, 6));
 
-describe('orderForRun', () => {
-  it('is a rotation of the accounts sorted by ID, the same for the same hour', () => {
-    const sorted = [...accounts].sort((a, b) => a.id.localeCompare(b.id)).map((a) => a.id);
-    const order = orderForRun(accounts, new Date(sixAm)).map((a) => a.id);
-    const offset = sorted.indexOf(order[0] ?? '');
-    assert.deepEqual(order, [...sorted.slice(offset), ...sorted.slice(0, offset)]);
-    assert.deepEqual(
-      orderForRun(accounts, new Date(sixAm + 59 * 60_000)).map((a) => a.id),
-      order,
+describe('leastRecentlyInventoriedFirst', () => {
+  it('puts accounts never inventoried first, then the oldest, ties by account ID', () => {
+    const accounts = ['555555555555', '111111111111', '333333333333', '222222222222', '444444444444'].map(
+      account,
     );
-    assert.deepEqual(orderForRun([], new Date(sixAm)), []);
+    const last = new Map([
+      ['111111111111', day(20)],
+      ['222222222222', day(18)],
+      ['444444444444', day(18)],
+    ]);
+    assert.deepEqual(
+      leastRecentlyInventoriedFirst(accounts, last).map((a) => a.id),
+      ['333333333333', '555555555555', '222222222222', '444444444444', '111111111111'],
+    );
+    assert.deepEqual(
+      accounts.map((a) => a.id),
+      ['555555555555', '111111111111', '333333333333', '222222222222', '444444444444'],
+      'the input is left as it was',
+    );
   });
 
-  it('starts daily runs at different accounts, so a budget that reaches 40% of them misses none for long', () => {
-    // A daily run that starts only the first 20 of 50 accounts: every account is reached within a few days.
-    const lastReached = new Map<string, number>();
-    let longestGap = 0;
-    for (let day = 0; day < 60; day += 1) {
-      const reached = orderForRun(accounts, new Date(sixAm + day * 24 * hourMs)).slice(0, 20);
-      for (const account of reached) {
-        longestGap = Math.max(longestGap, day - (lastReached.get(account.id) ?? -1));
-        lastReached.set(account.id, day);
+  it('covers every account within ceil(1 / share) runs when each run reaches only a share of them', () => {
+    // 100 accounts, each daily run reaching 7: every account is read at least every 15 days.
+    const accounts = Array.from({ length: 100 }, (_, i) => account(String(100000000000 + i * 7919)));
+    const last = new Map<string, Date>();
+    const gaps: number[] = [];
+    for (let d = 1; d <= 60; d += 1) {
+      for (const reached of leastRecentlyInventoriedFirst(accounts, last).slice(0, 7)) {
+        const previous = last.get(reached.id);
+        if (previous) gaps.push(Math.round((day(d).getTime() - previous.getTime()) / 86_400_000));
+        last.set(reached.id, day(d));
       }
     }
-    assert.equal(lastReached.size, accounts.length, 'every account reached');
-    for (const day of lastReached.values()) longestGap = Math.max(longestGap, 60 - day);
-    assert.ok(longestGap <= 5, `longest stretch without a run reaching an account: ${longestGap} days`);
-  });
-
-  it('moves hourly runs too', () => {
-    const firsts = new Set(
-      Array.from({ length: 24 }, (_, h) => orderForRun(accounts, new Date(sixAm + h * hourMs))[0]?.id),
-    );
-    assert.ok(firsts.size >= 20, `${firsts.size} different first accounts in 24 hourly runs`);
+    assert.equal(last.size, 100, 'every account reached');
+    assert.ok(Math.max(...gaps) <= Math.ceil(100 / 7), `longest gap ${Math.max(...gaps)} days`);
   });
 });

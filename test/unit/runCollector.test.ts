@@ -45,6 +45,39 @@ const lines: string[] = [];
 const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
 
 describe('runCollector', () => {
+  it('calls afterAccepted once every row was accepted, and never after a failed upload', async () => {
+    const seen: number[] = [];
+    const withHook = (sink: ReturnType<typeof memorySink>) => ({
+      ...collector(25),
+      afterAccepted: () => {
+        seen.push(sink.rows.get('AWSIAMAccessKeys_CL')?.length ?? 0);
+        return Promise.resolve();
+      },
+    });
+    const accepting = memorySink();
+    await runCollector({ collector: withHook(accepting), sink: accepting.sink, log, batchSize: 10 });
+    assert.deepEqual(seen, [25], 'after all 25 rows were accepted');
+
+    const rejecting = memorySink('AWSIAMAccessKeys_CL', 10);
+    await assert.rejects(
+      runCollector({ collector: withHook(rejecting), sink: rejecting.sink, log, batchSize: 10 }),
+      CollectorRunError,
+    );
+    assert.deepEqual(seen, [25], 'not called for the failed run');
+  });
+
+  it('fails the run when afterAccepted fails', async () => {
+    const { sink, rows } = memorySink();
+    const failingHook = {
+      ...collector(3),
+      afterAccepted: () => Promise.reject(new Error('cannot write checkpoint aws-access-keys/111111111111')),
+    };
+    await assert.rejects(runCollector({ collector: failingHook, sink, log }), /cannot write checkpoint/);
+    const [runRow] = rows.get('CollectorRuns_CL') as CollectorRunsRow[];
+    assert.equal(runRow?.Status, 'Failed');
+    assert.equal(runRow?.RecordsUploaded, 3);
+  });
+
   it('uploads every row in batches and writes a Succeeded run row with the counts', async () => {
     const { sink, rows } = memorySink();
     const result = await runCollector({ collector: collector(25), sink, log, batchSize: 10 });

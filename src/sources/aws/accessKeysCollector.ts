@@ -13,9 +13,10 @@ import { listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInv
 import { toAccessKeyRow } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
 import {
+  leastRecentlyInventoriedFirst,
   listActiveAccounts,
-  orderForRun,
   type AccountFilter,
+  type AccountProgress,
   type OrganizationAccount,
 } from './organization.js';
 
@@ -33,6 +34,10 @@ export interface OrganizationMode {
    * timeout with nothing recorded. RUN_TIME_BUDGET_MINUTES.
    */
   readonly budgetMs: number;
+  /** Where each account's last full inventory is kept; without it accounts go in ID order. */
+  readonly progress?: AccountProgress;
+  /** The budget's clock (tests); default Date.now. */
+  readonly clock?: () => number;
 }
 
 export interface AwsAccessKeysCollectorOptions {
@@ -55,39 +60,53 @@ export interface AwsAccessKeysCollectorOptions {
 export function awsAccessKeysCollector(
   options: AwsAccessKeysCollectorOptions,
 ): Collector<'AWSIAMAccessKeys_CL'> {
+  // Accounts read in full, per run (keyed by the run's stats object), until their rows are accepted.
+  const inventoried = new WeakMap<SourceStats, string[]>();
   return {
     name: awsAccessKeysCollectorName,
     table: 'AWSIAMAccessKeys_CL',
     read(context) {
       const hub = options.credentialsFor(context);
-      return options.organization
-        ? inventoryOrganization(options, options.organization, hub, context)
-        : inventoryAccount(options, hub, undefined, context);
+      if (!options.organization) return inventoryAccount(options, hub, undefined, context);
+      const read: string[] = [];
+      inventoried.set(context.stats, read);
+      return inventoryOrganization(options, options.organization, hub, context, read);
+    },
+    async afterAccepted(context) {
+      const read = inventoried.get(context.stats);
+      const progress = options.organization?.progress;
+      if (progress === undefined || read === undefined || read.length === 0) return;
+      await progress.recordInventoried(read, context.startTime, context.runId);
     },
   };
 }
 
 /**
- * Every active account of the organization, a few at a time. One account failing (AccessDenied, no
- * member role, throttling beyond retries) is recorded and the others go on: the run ends
- * PartiallySucceeded, and only when no account could be read does it fail. Past the time budget no
- * new account is started; those left out are named and come early in the next runs.
+ * Every active account of the organization, a few at a time, least recently inventoried first. One
+ * account failing (AccessDenied, no member role, throttling beyond retries) is recorded and the others
+ * go on: the run ends PartiallySucceeded, and only when every account tried failed does it fail. Past
+ * the time budget no new account is started; those left out are named, and go first next time.
  */
 async function* inventoryOrganization(
   options: AwsAccessKeysCollectorOptions,
   organization: OrganizationMode,
   hub: AwsCredentialIdentityProvider | undefined,
   context: CollectorContext,
+  inventoried: string[],
 ): AsyncGenerator<AWSIAMAccessKeysRow> {
-  const started = Date.now();
+  const clock = organization.clock ?? Date.now;
+  const started = clock();
   const organizations = new OrganizationsClient(clientConfig(options, hub));
   countApiCalls(organizations, context.stats);
-  let accounts: OrganizationAccount[];
+  let active: OrganizationAccount[];
   try {
-    accounts = orderForRun(await listActiveAccounts(organizations, organization.accounts), context.startTime);
+    active = await listActiveAccounts(organizations, organization.accounts);
   } finally {
     organizations.destroy();
   }
+  const lastInventoried =
+    (await organization.progress?.lastInventoried(active.map((a) => a.id))) ?? new Map();
+  const accounts = leastRecentlyInventoriedFirst(active, lastInventoried);
   context.log.info(`organization mode: ${accounts.length} active account(s) to inventory`);
   let attempted = 0;
   let failed = 0;
@@ -96,7 +115,7 @@ async function* inventoryOrganization(
   const perAccount = pMapIterable(
     accounts,
     async (account) => {
-      if (attempted > 0 && Date.now() - started >= organization.budgetMs) {
+      if (attempted > 0 && clock() - started >= organization.budgetMs) {
         notStarted.push(account);
         return [];
       }
@@ -125,6 +144,7 @@ async function* inventoryOrganization(
         );
         return [];
       }
+      inventoried.push(account.id);
       return rows;
     },
     { concurrency: organization.accountConcurrency },
@@ -133,8 +153,12 @@ async function* inventoryOrganization(
   if (notStarted.length > 0)
     context.stats.failures.push(describeNotStarted(notStarted, accounts, organization));
   if (attempted > 0 && failed === attempted) {
+    const of =
+      attempted === accounts.length
+        ? `the organization's ${accounts.length}`
+        : `${attempted} of ${accounts.length}`;
     throw new Error(
-      `none of the organization's ${accounts.length} accounts could be inventoried:\n${context.stats.failures.join('\n')}`,
+      `none of the ${of} accounts tried could be inventoried:\n${context.stats.failures.join('\n')}`,
     );
   }
 }
@@ -146,11 +170,13 @@ function describeNotStarted(
 ): string {
   const shown = notStarted.slice(0, 20).map((account) => account.id);
   const more = notStarted.length > shown.length ? ` and ${notStarted.length - shown.length} more` : '';
+  const next = organization.progress
+    ? 'They go first in the next run'
+    : 'Without a checkpoint store they are left out again next run';
   return (
     `${notStarted.length} of ${accounts.length} accounts not started within the time budget of ` +
     `${Math.round(organization.budgetMs / 60_000)} min (RUN_TIME_BUDGET_MINUTES): ${shown.join(', ')}${more}. ` +
-    `The next runs start elsewhere in the list; to cover all in one run, raise AWS_ACCOUNT_CONCURRENCY ` +
-    `(now ${organization.accountConcurrency}) or the budget (the host stops a run at 30 min).`
+    `${next}; to cover all in one run, raise AWS_ACCOUNT_CONCURRENCY (now ${organization.accountConcurrency}).`
   );
 }
 
@@ -162,23 +188,25 @@ async function* inventoryAccount(
   context: CollectorContext,
 ): AsyncGenerator<AWSIAMAccessKeysRow> {
   const iam = new IAMClient(clientConfig(options, credentials));
-  const sts = new STSClient(clientConfig(options, credentials));
   countApiCalls(iam, context.stats);
-  countApiCalls(sts, context.stats);
+  // Organizations already named the account. Asking STS too would cost a call and, as every client
+  // resolves the role-chained credentials on its own, a second AssumeRole per account.
+  const sts = account === undefined ? new STSClient(clientConfig(options, credentials)) : undefined;
+  if (sts) countApiCalls(sts, context.stats);
   try {
     const [identity, aliases] = await Promise.all([
-      sts.send(new GetCallerIdentityCommand({})),
+      sts?.send(new GetCallerIdentityCommand({})),
       account?.name === undefined ? iam.send(new ListAccountAliasesCommand({})) : undefined,
     ]);
     const snapshot = {
       id: context.runId,
       time: context.startTime,
-      accountId: identity.Account ?? account?.id ?? 'unknown',
+      accountId: account?.id ?? identity?.Account ?? 'unknown',
       accountName: account?.name ?? aliases?.AccountAliases?.[0],
       accessKeyIdMode: options.accessKeyIdMode,
     };
     context.log.info(
-      `inventorying access keys of AWS account ${snapshot.accountId} as ${identity.Arn ?? '?'}`,
+      `inventorying access keys of AWS account ${snapshot.accountId} as ${identity?.Arn ?? `role ${account ? 'in member account' : '?'}`}`,
     );
     const keys = listAccessKeysWithLastUse(iam, {
       concurrency: options.concurrency,
@@ -189,7 +217,7 @@ async function* inventoryAccount(
     for await (const key of keys) yield toAccessKeyRow(key, snapshot);
   } finally {
     iam.destroy();
-    sts.destroy();
+    sts?.destroy();
   }
 }
 

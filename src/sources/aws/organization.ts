@@ -33,21 +33,25 @@ export async function listActiveAccounts(
   return accounts;
 }
 
-const hourMs = 3_600_000;
-const goldenRatio = (1 + Math.sqrt(5)) / 2;
-
 /**
- * The accounts in the order one run starts them: sorted by ID, then rotated by an offset that moves
- * with the run's hour in golden-ratio steps. When a time budget ends a run before every account was
- * started, the accounts left out come early in the next runs instead of always last; hourly and
- * daily schedules alike get a different start each run.
+ * When each account of the organization was last inventoried with every row accepted. With it, a run
+ * cut short by its time budget is followed by runs that start with the accounts it left out.
  */
-export function orderForRun(accounts: readonly OrganizationAccount[], runStart: Date): OrganizationAccount[] {
-  const sorted = [...accounts].sort((a, b) => a.id.localeCompare(b.id));
-  if (sorted.length === 0) return sorted;
-  const hour = Math.floor(runStart.getTime() / hourMs);
-  const offset = Math.floor(((hour * goldenRatio) % 1) * sorted.length);
-  return [...sorted.slice(offset), ...sorted.slice(0, offset)];
+export interface AccountProgress {
+  readonly description: string;
+  /** The accounts among `accountIds` inventoried before, and when (the snapshot time). */
+  lastInventoried(accountIds: readonly string[]): Promise<ReadonlyMap<string, Date>>;
+  recordInventoried(accountIds: readonly string[], snapshotTime: Date, runId: string): Promise<void>;
+}
+
+/** Never inventoried first, then the least recently inventoried; account ID breaks ties. */
+export function leastRecentlyInventoriedFirst(
+  accounts: readonly OrganizationAccount[],
+  lastInventoried: ReadonlyMap<string, Date>,
+): OrganizationAccount[] {
+  const time = (account: OrganizationAccount) =>
+    lastInventoried.get(account.id)?.getTime() ?? Number.NEGATIVE_INFINITY;
+  return [...accounts].sort((a, b) => time(a) - time(b) || a.id.localeCompare(b.id));
 }
 
 function isActive(account: Account): boolean {
