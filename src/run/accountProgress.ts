@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import type { AccountProgress } from '../sources/aws/organization.js';
 import type { CheckpointStore } from '../state/checkpointStore.js';
 
-/** Checkpoint-store reads and writes at once: enough to hide Table storage latency for thousands of accounts. */
+/** Checkpoint writes at once: enough to hide Table storage latency for thousands of accounts. */
 const concurrency = 16;
 
 /**
@@ -14,12 +14,9 @@ export function accountProgressIn(store: CheckpointStore, collector: string): Ac
   return {
     description: store.description,
     async lastInventoried(accountIds) {
-      const found = await pMap(
-        accountIds,
-        async (id) => [id, (await store.get(collector, id))?.position] as const,
-        { concurrency },
-      );
-      return new Map(found.flatMap(([id, at]) => (at === undefined ? [] : [[id, at] as const])));
+      const wanted = new Set(accountIds);
+      const stored = await store.list(collector);
+      return new Map(stored.filter((c) => wanted.has(c.scope)).map((c) => [c.scope, c.position] as const));
     },
     async recordInventoried(accountIds, snapshotTime, runId) {
       await pMap(

@@ -17,6 +17,8 @@ export interface Checkpoint {
 export interface CheckpointStore {
   readonly description: string;
   get(collector: string, scope: string): Promise<Checkpoint | undefined>;
+  /** Every checkpoint of a collector, whatever its scope (one read, not one per scope). */
+  list(collector: string): Promise<Checkpoint[]>;
   /** Persists a new position. Monotonic: a position earlier than the stored one leaves the stored one. */
   set(checkpoint: Checkpoint): Promise<void>;
 }

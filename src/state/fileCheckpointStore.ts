@@ -53,6 +53,10 @@ export function fileCheckpointStore(file: string): CheckpointStore {
       return found === undefined ? undefined : toCheckpoint(found);
     },
 
+    async list(collector) {
+      return (await load(absolute)).filter((entry) => entry.collector === collector).map(toCheckpoint);
+    },
+
     async set(checkpoint) {
       const stored = toStored(checkpoint);
       await serialized(absolute, async () => {

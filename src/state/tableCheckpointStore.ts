@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import {
   AzureNamedKeyCredential,
   AzureSASCredential,
+  odata,
   TableClient,
   type TableServiceClientOptions,
 } from '@azure/data-tables';
@@ -65,16 +66,7 @@ export function tableCheckpointStore(
         cause: error,
       });
     }
-    return {
-      etag: entity.etag,
-      checkpoint: {
-        collector,
-        scope,
-        position: dateOf(entity.Position, 'Position', collector, scope),
-        runId: typeof entity.RunId === 'string' ? entity.RunId : '',
-        updatedAt: dateOf(entity.UpdatedAt, 'UpdatedAt', collector, scope),
-      },
-    };
+    return { etag: entity.etag, checkpoint: toCheckpoint(entity) };
   };
 
   return {
@@ -84,6 +76,23 @@ export function tableCheckpointStore(
       validateKeys(collector, scope);
       await ensureTable();
       return (await read(collector, scope))?.checkpoint;
+    },
+
+    async list(collector) {
+      validateKeys(collector, 'any');
+      await ensureTable();
+      const found: Checkpoint[] = [];
+      try {
+        const entities = client.listEntities<CheckpointEntity>({
+          queryOptions: { filter: odata`PartitionKey eq ${collector}` },
+        });
+        for await (const entity of entities) found.push(toCheckpoint(entity));
+      } catch (error) {
+        throw new Error(`cannot list checkpoints of ${collector} in ${where}: ${messageOf(error)}`, {
+          cause: error,
+        });
+      }
+      return found;
     },
 
     async set(checkpoint) {
@@ -222,6 +231,17 @@ function validateKeys(collector: string, scope: string): void {
       );
     }
   }
+}
+
+function toCheckpoint(entity: CheckpointEntity): Checkpoint {
+  const { partitionKey: collector, rowKey: scope } = entity;
+  return {
+    collector,
+    scope,
+    position: dateOf(entity.Position, 'Position', collector, scope),
+    runId: typeof entity.RunId === 'string' ? entity.RunId : '',
+    updatedAt: dateOf(entity.UpdatedAt, 'UpdatedAt', collector, scope),
+  };
 }
 
 function validDate(value: Date, label: string): Date {

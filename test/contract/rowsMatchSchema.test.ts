@@ -519,6 +519,7 @@ describe('rows match their table (infra/tables)', () => {
       const checkpoints: CheckpointStore = {
         description: 'none',
         get: () => Promise.resolve(undefined),
+        list: () => Promise.resolve([]),
         set: () => Promise.resolve(),
       };
       const minute = 60_000;

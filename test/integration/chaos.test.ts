@@ -361,6 +361,7 @@ function chaosCheckpoints(
   return {
     description: `${inner.description} (chaos)`,
     get: (collector, scope) => inner.get(collector, scope),
+    list: (collector) => inner.list(collector),
     async set(checkpoint) {
       const current = slice++;
       if (plan.crash?.atSlice === current) {

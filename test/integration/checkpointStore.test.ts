@@ -210,6 +210,19 @@ describe('tableCheckpointStore (Azurite)', () => {
     );
   });
 
+  it('lists every checkpoint of one collector, and only of that one', async () => {
+    const store = storeFor(tableName());
+    const mine = ['111111111111', '222222222222', '333333333333'].map((scope, i) =>
+      checkpoint(`2024-0${i + 1}-01T00:00:00Z`, { collector: 'aws-access-keys', scope }),
+    );
+    await Promise.all(
+      [...mine, checkpoint('2024-05-01T00:00:00Z', { scope: '111111111111' })].map((c) => store.set(c)),
+    );
+    const listed = (await store.list('aws-access-keys')).sort((a, b) => a.scope.localeCompare(b.scope));
+    assert.deepEqual(listed, mine);
+    assert.deepEqual(await store.list('nobody'), []);
+  });
+
   it('fails loudly, not with "no checkpoint", when the table disappears', async () => {
     const table = tableName();
     const store = storeFor(table);

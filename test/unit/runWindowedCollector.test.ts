@@ -50,6 +50,7 @@ function memoryCheckpoints(initial?: Date, failSetTimes = 0) {
   const store: CheckpointStore = {
     description: 'memory',
     get: () => Promise.resolve(stored),
+    list: () => Promise.resolve(stored ? [stored] : []),
     set: (checkpoint) => {
       if (failures > 0) {
         failures -= 1;
