@@ -10,12 +10,12 @@ import { silentLogger } from '../../src/run/logger.js';
 import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import type { WindowedCollector } from '../../src/run/windowedCollector.js';
-import type { RecordSink } from '../../src/sinks/sink.js';
 import { toAccessKeyRow, type AccessKeyFacts, type Snapshot } from '../../src/sources/aws/accessKeyRow.js';
 import type { GraphDirectoryAudit, GraphSignIn } from '../../src/sources/entra/graphTypes.js';
 import { toAuditRow, toSignInRow } from '../../src/sources/entra/rows.js';
 import type { CheckpointStore } from '../../src/state/checkpointStore.js';
 import type { TableName } from '../../src/tables/generated.js';
+import { memorySink } from '../support/memorySink.js';
 import { repoRoot } from '../support/paths.js';
 
 interface TableFile {
@@ -449,18 +449,6 @@ describe('rows match their table (infra/tables)', () => {
   });
 
   describe('CollectorRuns_CL rows written by the run harness', () => {
-    function capturingSink() {
-      const rows = new Map<TableName, object[]>();
-      const sink: RecordSink = {
-        description: 'memory',
-        send(table, batch) {
-          rows.set(table, [...(rows.get(table) ?? []), ...batch]);
-          return Promise.resolve();
-        },
-      };
-      return { sink, rows };
-    }
-
     function accessKeyCollector(failAfter?: number): Collector<'AWSIAMAccessKeys_CL'> {
       return {
         name: 'aws-access-keys',
@@ -479,29 +467,29 @@ describe('rows match their table (infra/tables)', () => {
     }
 
     it('a succeeded snapshot run with a warning', async () => {
-      const { sink, rows } = capturingSink();
+      const { sink, rowsOf } = memorySink();
       await runCollector({ collector: accessKeyCollector(), sink, log: silentLogger });
-      for (const row of rows.get('AWSIAMAccessKeys_CL') ?? []) {
+      for (const row of rowsOf('AWSIAMAccessKeys_CL')) {
         assertRowMatchesTable('AWSIAMAccessKeys_CL', row, 'access-key row');
       }
-      const [run] = rows.get('CollectorRuns_CL') ?? [];
+      const [run] = rowsOf('CollectorRuns_CL');
       assert.ok(run);
       assertRowMatchesTable('CollectorRuns_CL', run, 'succeeded run');
     });
 
     it('a failed snapshot run', async () => {
-      const { sink, rows } = capturingSink();
+      const { sink, rowsOf } = memorySink();
       await assert.rejects(
         runCollector({ collector: accessKeyCollector(1), sink, log: silentLogger }),
         CollectorRunError,
       );
-      const [run] = rows.get('CollectorRuns_CL') ?? [];
+      const [run] = rowsOf('CollectorRuns_CL');
       assert.ok(run);
       assertRowMatchesTable('CollectorRuns_CL', run, 'failed run');
     });
 
     it('a windowed Entra run (window columns set)', async () => {
-      const { sink, rows } = capturingSink();
+      const { sink, rowsOf } = memorySink();
       const collector: WindowedCollector<'EntraAuditLogs_CL'> = {
         name: 'entra-audits',
         table: 'EntraAuditLogs_CL',
@@ -538,7 +526,7 @@ describe('rows match their table (infra/tables)', () => {
         },
         explicitWindow: { start: new Date('2026-11-23T08:00:00Z'), end: new Date('2026-11-23T10:00:00Z') },
       });
-      const [run] = rows.get('CollectorRuns_CL') ?? [];
+      const [run] = rowsOf('CollectorRuns_CL');
       assert.ok(run);
       assertRowMatchesTable('CollectorRuns_CL', run, 'windowed run');
       assert.equal((run as { WindowStart: unknown }).WindowStart, '2026-11-23T08:00:00.000Z');

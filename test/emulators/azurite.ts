@@ -14,6 +14,7 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChildProcess } from './childProcess.js';
 
 export interface AzuriteTables {
   /** Table service endpoint with the account path, e.g. http://127.0.0.1:PORT/devstoreaccount1. */
@@ -192,12 +193,6 @@ export async function startAzurite(): Promise<AzuriteTables> {
     accountName,
     accountKey,
     port,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChildProcess(child, exited),
   };
 }

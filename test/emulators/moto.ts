@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChildProcess } from './childProcess.js';
 
 export interface SeedKeyLastUsed {
   date: string; // ISO-8601
@@ -165,12 +166,6 @@ export async function startMoto(): Promise<MotoServer> {
     reset: async () => {
       await postJson<unknown>(`${endpoint}/_seed/reset`, {});
     },
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChildProcess(child, exited),
   };
 }

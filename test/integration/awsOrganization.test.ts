@@ -13,14 +13,14 @@ import functions, { type Timer } from '@azure/functions';
 import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
 import { silentLogger } from '../../src/run/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
-import type { RecordSink } from '../../src/sinks/sink.js';
 import { awsAccessKeysCollector } from '../../src/sources/aws/accessKeysCollector.js';
 import type { AccountProgress } from '../../src/sources/aws/organization.js';
 import { accountProgressIn } from '../../src/run/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
 import { maskAccessKeyId } from '../../src/run/redact.js';
-import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';
+import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
 import { startLocalCloud, withEnv, type LocalCloud } from '../support/localCloud.js';
+import { memorySink } from '../support/memorySink.js';
 import { expectedKeys, realisticAccount, type ExpectedKey } from '../support/seedAccount.js';
 
 const { InvocationContext } = functions;
@@ -156,19 +156,6 @@ describe('organization mode against moto Organizations', () => {
     let t = 0;
     return () => t++;
   };
-  const memorySink = () => {
-    const accepted: { table: TableName; rows: readonly unknown[] }[] = [];
-    const sink: RecordSink = {
-      description: 'memory',
-      send: (table, rows) => {
-        accepted.push({ table, rows });
-        return Promise.resolve();
-      },
-    };
-    const runRow = () =>
-      accepted.find((a) => a.table === 'CollectorRuns_CL')?.rows[0] as CollectorRunsRow | undefined;
-    return { sink, accepted, runRow };
-  };
   const organizationRun = async (progress: AccountProgress, budgetMs: number) => {
     const memory = memorySink();
     const before = cloud.aws.requests.length;
@@ -197,7 +184,8 @@ describe('organization mode against moto Organizations', () => {
     // In the order accounts were started (a failed AssumeRole is tried again by the next IAM call).
     const started = [...new Set(assumed)];
     const assumeRoleCalls = (id: string) => assumed.filter((a) => a === id).length;
-    return { ...memory, started, assumeRoleCalls, failure };
+    const runRow = () => memory.rowsOf('CollectorRuns_CL')[0];
+    return { ...memory, runRow, started, assumeRoleCalls, failure };
   };
 
   it('starts no account past the time budget, names those left out, and starts with them next time', async () => {
@@ -214,10 +202,10 @@ describe('organization mode against moto Organizations', () => {
       active.slice(0, 2),
       'never inventoried: in account ID order, 2 within the budget',
     );
-    const keyRows = first.accepted.filter((a) => a.table === 'AWSIAMAccessKeys_CL').flatMap((a) => a.rows);
+    const keyRows = first.rowsOf('AWSIAMAccessKeys_CL');
     const read = first.started.filter((id) => id !== withoutRole);
     assert.deepEqual(
-      [...new Set(keyRows.map((row) => (row as AWSIAMAccessKeysRow).AccountId))].sort(),
+      [...new Set(keyRows.map((row) => row.AccountId))].sort(),
       read,
       'rows of the accounts started, and only those',
     );

@@ -3,23 +3,17 @@ import { describe, it } from 'node:test';
 import type { Collector } from '../../src/run/collector.js';
 import type { Logger } from '../../src/run/logger.js';
 import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';
-import { SinkRejectedError, type RecordSink } from '../../src/sinks/sink.js';
+import { SinkRejectedError } from '../../src/sinks/sink.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';
+import { memorySink as keepingSink } from '../support/memorySink.js';
 
 function memorySink(rejectTable?: TableName, rejectAfterRows = 0) {
-  const rows = new Map<TableName, unknown[]>();
-  const sink: RecordSink = {
-    description: 'memory',
-    send(table, batch) {
-      const stored = rows.get(table) ?? [];
-      if (table === rejectTable && stored.length + batch.length > rejectAfterRows) {
-        return Promise.reject(new SinkRejectedError(table, batch.length, batch.length, 'HTTP 503'));
-      }
-      rows.set(table, [...stored, ...batch]);
-      return Promise.resolve();
-    },
-  };
-  return { sink, rows };
+  return keepingSink({
+    reject: (table, batch, stored) =>
+      table === rejectTable && stored + batch.length > rejectAfterRows
+        ? new SinkRejectedError(table, batch.length, batch.length, 'HTTP 503')
+        : undefined,
+  });
 }
 
 function row(i: number): AWSIAMAccessKeysRow {

@@ -6,7 +6,8 @@ import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import type { WindowPolicy, WindowedCollector } from '../../src/run/windowedCollector.js';
 import type { RecordSink } from '../../src/sinks/sink.js';
 import type { Checkpoint, CheckpointStore } from '../../src/state/checkpointStore.js';
-import type { CollectorRunsRow, EntraAuditLogsRow, TableName } from '../../src/tables/generated.js';
+import type { CollectorRunsRow, EntraAuditLogsRow } from '../../src/tables/generated.js';
+import { memorySink as keepingSink } from '../support/memorySink.js';
 
 const minute = 60_000;
 const runTime = new Date('2026-11-23T12:00:00Z');
@@ -64,23 +65,14 @@ function memoryCheckpoints(initial?: Date, failSetTimes = 0) {
 }
 
 function memorySink(failAfterBatches = Infinity) {
-  const rows = new Map<TableName, unknown[]>();
   let batches = 0;
-  const sink: RecordSink = {
-    description: 'memory',
-    send(table, batch) {
-      if (table !== 'CollectorRuns_CL' && ++batches > failAfterBatches) {
-        return Promise.reject(new Error('ingestion 503 beyond retries'));
-      }
-      rows.set(table, [...(rows.get(table) ?? []), ...batch]);
-      return Promise.resolve();
-    },
-  };
-  return {
-    sink,
-    rows,
-    ids: () => new Set((rows.get('EntraAuditLogs_CL') as EntraAuditLogsRow[] | undefined)?.map((r) => r.Id)),
-  };
+  const memory = keepingSink({
+    reject: (table) =>
+      table !== 'CollectorRuns_CL' && ++batches > failAfterBatches
+        ? new Error('ingestion 503 beyond retries')
+        : undefined,
+  });
+  return { ...memory, ids: () => new Set(memory.rowsOf('EntraAuditLogs_CL').map((r) => r.Id)) };
 }
 
 function run(options: {
