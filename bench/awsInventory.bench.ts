@@ -1,6 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { newSourceStats, type SourceStats } from '../src/run/collector.js';
 import { silentLogger } from '../src/run/logger.js';
 import { awsAccessKeysCollector } from '../src/sources/aws/accessKeysCollector.js';
@@ -9,6 +8,7 @@ import { startAwsProxy } from '../test/emulators/awsProxy.js';
 import type { MotoServer } from '../test/emulators/moto.js';
 import { realisticAccount } from '../test/support/seedAccount.js';
 import { oldLambdaInventory } from './baseline/oldLambdaInventory.js';
+import { siblingEntry } from './support.js';
 
 export interface AwsBenchOptions {
   readonly users: number;
@@ -106,8 +106,11 @@ export function startOldLambdaBaseline(options: { users: number; latencyMs: numb
   readonly result: Promise<AwsBaselineRun>;
   readonly stop: () => void;
 } {
-  const entry = fileURLToPath(new URL('./awsBaselineWorker.js', import.meta.url));
-  const child = fork(entry, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { entry, execArgv } = siblingEntry(import.meta.url, 'awsBaselineWorker');
+  const child = fork(entry, [JSON.stringify(options)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const result = new Promise<AwsBaselineRun>((resolve, reject) => {
     let report: AwsBaselineRun | undefined;
     child.once('message', (message) => {

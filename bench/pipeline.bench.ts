@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { silentLogger } from '../src/run/logger.js';
 import type { RunResult } from '../src/run/runCollector.js';
@@ -10,7 +9,7 @@ import { logsIngestionSink } from '../src/sinks/logsIngestionSink.js';
 import type { GraphSignIn } from '../src/sources/entra/graphTypes.js';
 import { toSignInRow } from '../src/sources/entra/rows.js';
 import type { CheckpointStore } from '../src/state/checkpointStore.js';
-import { staticTokenCredential, withPeakRss } from './support.js';
+import { siblingEntry, staticTokenCredential, withPeakRss } from './support.js';
 
 export interface PipelineBenchResult {
   readonly records: number;
@@ -85,8 +84,8 @@ export function* syntheticSignIns(count: number, from = 0): Generator<GraphSignI
 }
 
 async function startIngestionChild(parseRecords: boolean) {
-  const entry = fileURLToPath(new URL('./ingestionServer.js', import.meta.url));
-  const child = spawn(process.execPath, [entry, ...(parseRecords ? ['--parse-records'] : [])], {
+  const { entry, execArgv } = siblingEntry(import.meta.url, 'ingestionServer');
+  const child = spawn(process.execPath, [...execArgv, entry, ...(parseRecords ? ['--parse-records'] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

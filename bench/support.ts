@@ -1,5 +1,6 @@
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 /** A credential handing out one token the emulators accept: benches measure data paths, not MSAL. */
 export function staticTokenCredential(token: string): TokenCredential {
@@ -38,3 +39,15 @@ export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: 
 }
 
 export const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
+
+/**
+ * A sibling module as a child process's entry: its `.ts` source run through tsx when we run from sources
+ * (bench, tests), its `.js` when compiled. The child gets only that loader, not its parent's flags.
+ */
+export function siblingEntry(from: string, name: string): { entry: string; execArgv: string[] } {
+  const fromSources = from.endsWith('.ts');
+  return {
+    entry: fileURLToPath(new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, from)),
+    execArgv: fromSources ? ['--import', 'tsx'] : [],
+  };
+}

@@ -10,11 +10,13 @@ import { startAzurite } from './emulators/azurite.js';
 import { startGraphEmulator } from './emulators/graph.js';
 import { repoRoot } from './support/paths.js';
 import { startLocalCloud, tenantId } from './support/localCloud.js';
+import { pacingWindowForTests } from './support/pacing.js';
 import { realisticAccount } from './support/seedAccount.js';
 
 const users = Number(process.env.DEMO_USERS ?? 300);
 const timeScale = 50; // the Graph emulator's 10 s throttle window lasts 200 ms
-const outDir = join(repoRoot, '.local', 'demo');
+// DEMO_OUT_DIR lets the demo's smoke test (test/integration/demo.test.ts) keep .local/demo untouched.
+const outDir = process.env.DEMO_OUT_DIR ?? join(repoRoot, '.local', 'demo');
 const now = new Date();
 
 const cloud = await startLocalCloud();
@@ -43,7 +45,7 @@ try {
   Object.assign(process.env, cloud.env, {
     AzureWebJobsStorage: azurite.connectionString,
     GRAPH_ENDPOINT: graph.endpoint,
-    GRAPH_PACING_WINDOW_MS: String(Math.ceil(10_200 / timeScale)),
+    GRAPH_PACING_WINDOW_MS: String(pacingWindowForTests(timeScale)),
     ENTRA_SIGNIN_EVENT_TYPES: 'interactiveUser,nonInteractiveUser,servicePrincipal,managedIdentity',
     ENTRA_LAG_MINUTES: '0',
     ENTRA_INITIAL_LOOKBACK_HOURS: '25',
@@ -59,7 +61,7 @@ try {
     const records = cloud.ingestion.accepted(table);
     await writeFile(join(outDir, `${table}.ndjson`), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     process.stderr.write(
-      `${records.length} ${table} records accepted by the ingestion emulator → ${join('.local', 'demo', `${table}.ndjson`)}\n`,
+      `${records.length} ${table} records accepted by the ingestion emulator → ${join(outDir, `${table}.ndjson`)}\n`,
     );
   }
 } finally {

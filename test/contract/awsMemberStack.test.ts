@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { collectorIamActions, hubOrganizationActions } from '../../src/sources/aws/iamActions.js';
 import { list, record, resolveConditions, strings, text } from '../support/cloudFormation.js';
@@ -277,11 +277,10 @@ describe(`AWS member stack (${memberPath})`, () => {
     });
   });
 
-  it('passes cfn-lint, with the hub template (when installed)', (t: TestContext) => {
+  it('passes cfn-lint, with the hub template (when installed)', (ctx) => {
     const result = spawnSync('cfn-lint', ['--', memberPath, hubPath], { cwd: repoRoot, encoding: 'utf8' });
     if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      t.skip('cfn-lint is not installed');
-      return;
+      ctx.skip('cfn-lint is not installed');
     }
     assert.equal(result.error, undefined);
     assert.equal(result.status, 0, `cfn-lint found problems:\n${result.stdout}${result.stderr}`);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { Collector } from '../../src/run/collector.js';
 import { silentLogger } from '../../src/run/logger.js';
 import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';

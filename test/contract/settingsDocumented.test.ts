@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { repoRoot } from '../support/paths.js';
 
 /** Setting names the code reads: every `read.<kind>('NAME'…)` and every Key Vault secret name. */

@@ -1,5 +1,5 @@
-// Server key and certificate for the HTTPS emulators. They are created by scripts/with-dev-ca.mjs, which
-// also sets NODE_EXTRA_CA_CERTS so that the unmodified Azure SDK clients trust them.
+// Server key and certificate for the HTTPS emulators. They are created by scripts/dev-ca.mjs, whose callers
+// (vitest's global setup, scripts/with-dev-ca.mjs) also set NODE_EXTRA_CA_CERTS so that the unmodified Azure SDK clients trust them.
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
@@ -19,9 +19,9 @@ export function loadDevTls(): DevTls {
   const dir = process.env['DEV_TLS_DIR'];
   if (!dir) {
     throw new Error(
-      'DEV_TLS_DIR is not set: run through scripts/with-dev-ca.mjs ' +
-        '(e.g. node scripts/with-dev-ca.mjs node --test dist/test/), which creates the dev CA and sets ' +
-        'NODE_EXTRA_CA_CERTS so the SDK clients trust the emulators',
+      'DEV_TLS_DIR is not set: run tests with vitest (npm test), or anything else through ' +
+        'scripts/with-dev-ca.mjs, which create the dev CA and set NODE_EXTRA_CA_CERTS so the SDK ' +
+        'clients trust the emulators',
     );
   }
   const read = (file: string): string => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { newSourceStats, type CollectorContext, type SourceStats } from '../../src/run/collector.js';
 import { silentLogger } from '../../src/run/logger.js';
 import { maskAccessKeyId } from '../../src/run/redact.js';
@@ -15,7 +15,7 @@ let proxy: AwsProxy;
 let expected: ExpectedKey[];
 const now = new Date();
 
-before(async () => {
+beforeAll(async () => {
   moto = await startMoto();
   proxy = await startAwsProxy(moto.endpoint);
   process.env.AWS_ENDPOINT_URL = proxy.endpoint;
@@ -23,7 +23,7 @@ before(async () => {
   expected = expectedKeys(spec, await moto.seedIam(spec));
 });
 
-after(async () => {
+afterAll(async () => {
   delete process.env.AWS_ENDPOINT_URL;
   await proxy?.stop();
   await moto?.stop();

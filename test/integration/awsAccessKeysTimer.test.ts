@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import functions, { type Timer } from '@azure/functions';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
@@ -62,7 +62,7 @@ async function expectFailure(message: RegExp): Promise<number> {
   return runRows().length - before;
 }
 
-before(async () => {
+beforeAll(async () => {
   // Tokens under 300 s are never served from MSAL's cache: every getToken reaches the endpoint.
   cloud = await startLocalCloud({ tokenLifetimeSeconds: 240 });
   Object.assign(process.env, cloud.env);
@@ -73,7 +73,7 @@ before(async () => {
     for (const key of user.keys) seededSecrets.push(key.accessKeyId, key.secretAccessKey);
 });
 
-after(async () => {
+afterAll(async () => {
   await cloud?.stop();
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   CloseAccountCommand,
   CreateAccountCommand,
@@ -36,7 +36,7 @@ const names = new Map<string, string>();
 let suspended = '';
 let withoutRole = '';
 
-before(async () => {
+beforeAll(async () => {
   cloud = await startLocalCloud();
   Object.assign(process.env, cloud.env);
   const organizations = new OrganizationsClient({
@@ -72,10 +72,10 @@ before(async () => {
 });
 
 let stateDir = '';
-before(async () => {
+beforeAll(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), 'organization-progress-'));
 });
-after(async () => {
+afterAll(async () => {
   await cloud?.stop();
   await rm(stateDir, { recursive: true, force: true });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { renderMarkdown, runBenchmarks, smokeSizes } from '../../bench/run.js';
 
 // The benchmarks at tiny sizes: they must keep running, and what they count (not time) must hold.

@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { azureCredentialFor } from '../../src/config/azureCredential.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { runConfiguredCollector } from '../../src/run/configuredRun.js';
@@ -52,6 +52,7 @@ import {
 } from '../emulators/graph.js';
 import { collectorRoleArn, startLocalCloud, tenantId, type LocalCloud } from '../support/localCloud.js';
 import { expectedKeys, randomFrom, realisticAccount } from '../support/seedAccount.js';
+import { pacingWindowForTests } from '../support/pacing.js';
 
 const timeScale = 100; // Graph's 10 s throttle window lasts 100 ms here
 const minuteMs = 60_000;
@@ -201,19 +202,19 @@ const log: Logger = {
   error: (m) => logLines.push(`ERROR ${m}`),
 };
 
-before(async () => {
+beforeAll(async () => {
   cloud = await startLocalCloud();
   azurite = await startAzurite();
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'cim-chaos-'));
   Object.assign(process.env, cloud.env, {
     AzureWebJobsStorage: azurite.connectionString,
-    GRAPH_PACING_WINDOW_MS: String(Math.ceil(10_200 / timeScale)),
+    GRAPH_PACING_WINDOW_MS: String(pacingWindowForTests(timeScale)),
     ENTRA_LAG_MINUTES: '0',
     AWS_CONCURRENCY: '16',
   });
 });
 
-after(async () => {
+afterAll(async () => {
   printFigures();
   await azurite?.stop();
   await cloud?.stop();
@@ -909,16 +910,16 @@ async function awsSequence(seed: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 
 describe('chaos: seeded faults everywhere, and the security data still arrives — all of it', () => {
-  it(`Entra sign-ins: ${signInSeeds.length} seeded sequences of faulty runs, then a clean one`, async (t) => {
-    for (const seed of signInSeeds) await t.test(`seed ${seed}`, () => entraSequence('signIns', seed));
+  describe(`Entra sign-ins: ${signInSeeds.length} seeded sequences of faulty runs, then a clean one`, () => {
+    it.each(signInSeeds)('seed %s', (seed) => entraSequence('signIns', seed));
   });
 
-  it(`Entra audits: ${auditSeeds.length} seeded sequences of faulty runs, then a clean one`, async (t) => {
-    for (const seed of auditSeeds) await t.test(`seed ${seed}`, () => entraSequence('directoryAudits', seed));
+  describe(`Entra audits: ${auditSeeds.length} seeded sequences of faulty runs, then a clean one`, () => {
+    it.each(auditSeeds)('seed %s', (seed) => entraSequence('directoryAudits', seed));
   });
 
-  it(`AWS access keys: ${awsSeeds.length} seeded accounts, faulty runs, then a clean one`, async (t) => {
-    for (const seed of awsSeeds) await t.test(`seed ${seed}`, () => awsSequence(seed));
+  describe(`AWS access keys: ${awsSeeds.length} seeded accounts, faulty runs, then a clean one`, () => {
+    it.each(awsSeeds)('seed %s', (seed) => awsSequence(seed));
   });
 
   it('nothing lost, across all sequences', () => {

@@ -1,7 +1,7 @@
 // The table checkpoint store against Azurite, through the real @azure/data-tables TableClient.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
 import { AzureNamedKeyCredential, TableClient, TableServiceClient } from '@azure/data-tables';
 import type { Checkpoint, CheckpointStore } from '../../src/state/checkpointStore.js';
@@ -16,7 +16,7 @@ import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';
 let azurite: AzuriteTables;
 let service: TableServiceClient;
 
-before(async () => {
+beforeAll(async () => {
   azurite = await startAzurite();
   service = new TableServiceClient(
     azurite.tableEndpoint,
@@ -24,7 +24,7 @@ before(async () => {
     { allowInsecureConnection: true },
   );
 });
-after(() => azurite?.stop());
+afterAll(() => azurite?.stop());
 
 /** A fresh table per test: 3–63 alphanumerics starting with a letter. */
 function tableName(): string {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { promisify } from 'node:util';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
@@ -13,7 +13,8 @@ import { repoRoot } from '../support/paths.js';
 import { expectedKeys, realisticAccount, type ExpectedKey } from '../support/seedAccount.js';
 
 const run = promisify(execFile);
-const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+// From its TypeScript source through tsx: the same program `npm run build` compiles into the bin.
+const cli = ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts')];
 let moto: MotoServer;
 let expected: ExpectedKey[];
 let identity: ManagedIdentityEmulator;
@@ -22,7 +23,7 @@ const graphDay = { from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-11
 
 /** Runs the installed bin the way a user would, with a terminal's environment: the AWS default chain. */
 function crosscloud(args: string[], extraEnv: Record<string, string> = {}) {
-  return run(process.execPath, [cli, ...args], {
+  return run(process.execPath, [...cli, ...args], {
     env: {
       PATH: process.env.PATH,
       NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
@@ -37,7 +38,7 @@ function crosscloud(args: string[], extraEnv: Record<string, string> = {}) {
   );
 }
 
-before(async () => {
+beforeAll(async () => {
   identity = await startManagedIdentityEmulator({
     tenantId: '11111111-1111-4111-8111-111111111111',
     clientId: '22222222-2222-4222-8222-222222222222',
@@ -54,7 +55,7 @@ before(async () => {
   expected = expectedKeys(spec, await moto.seedIam(spec));
 });
 
-after(async () => {
+afterAll(async () => {
   await moto?.stop();
   await graph?.stop();
   await identity?.stop();

@@ -1,12 +1,11 @@
 // Drives the official, unmodified Azure SDK clients against the local emulators.
-// Run through scripts/with-dev-ca.mjs (NODE_EXTRA_CA_CERTS): node scripts/with-dev-ca.mjs node --test dist/test/integration/
 //
 // One managed-identity emulator serves the whole file on purpose: MSAL node keeps the managed-identity source
 // (endpoint, header and the first credential's HTTP pipeline) and the token cache in process-wide statics, so
 // IDENTITY_ENDPOINT/IDENTITY_HEADER must be set before the first getToken and cannot be changed afterwards.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { AggregateLogsUploadError, LogsIngestionClient } from '@azure/monitor-ingestion';
@@ -32,14 +31,14 @@ const retryOptions = { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 
 let mi: ManagedIdentityEmulator;
 let credential: ManagedIdentityCredential;
 
-before(async () => {
+beforeAll(async () => {
   mi = await startManagedIdentityEmulator({ tenantId, clientId, principalId });
   Object.assign(process.env, mi.env());
   // Constructed after the env is set; being the first credential to fetch a token, its retryOptions are the ones
   // MSAL keeps for the whole process.
   credential = new ManagedIdentityCredential({ clientId, retryOptions });
 });
-after(() => mi.stop());
+afterAll(() => mi.stop());
 
 function decodeClaims(token: string): TokenClaims {
   const parts = token.split('.');
@@ -60,8 +59,8 @@ function asSdkError(err: unknown): SdkError {
   return err;
 }
 
-void describe('managed identity emulator', () => {
-  void test('ManagedIdentityCredential gets a new JWT-shaped token with the expected claims', async () => {
+describe('managed identity emulator', () => {
+  test('ManagedIdentityCredential gets a new JWT-shaped token with the expected claims', async () => {
     const before = mi.issued.length;
     const accessToken = await credential.getToken('api://aws-federation-test/.default');
     const claims = decodeClaims(accessToken.token);
@@ -89,7 +88,7 @@ void describe('managed identity emulator', () => {
     assert.equal(verifyBearer('Bearer forged.token.value', 'api://aws-federation-test', mi).ok, false);
   });
 
-  void test('the endpoint checks the identity header, api-version and identity like App Service', async () => {
+  test('the endpoint checks the identity header, api-version and identity like App Service', async () => {
     const call = async (query: string, header?: string): Promise<{ status: number; message: string }> => {
       const res = await fetch(`${mi.endpoint}?${query}`, {
         headers: header ? { 'X-IDENTITY-HEADER': header } : {},
@@ -119,7 +118,7 @@ void describe('managed identity emulator', () => {
     );
   });
 
-  void test('MSAL reuses a cached token until it is within 300 s of expiry; lifetime <= 299 s means a new token per call', async () => {
+  test('MSAL reuses a cached token until it is within 300 s of expiry; lifetime <= 299 s means a new token per call', async () => {
     const lifetime = mi.tokenLifetimeSeconds;
     try {
       mi.tokenLifetimeSeconds = 86_400;
@@ -150,7 +149,7 @@ void describe('managed identity emulator', () => {
     }
   });
 
-  void test('a 503 is retried by the credential pipeline; repeated errors surface as CredentialUnavailableError', async () => {
+  test('a 503 is retried by the credential pipeline; repeated errors surface as CredentialUnavailableError', async () => {
     mi.failNext(503);
     const hits = mi.requests.length;
     await credential.getToken('api://retry-once/.default');
@@ -169,11 +168,11 @@ void describe('managed identity emulator', () => {
   });
 });
 
-void describe('key vault emulator', () => {
+describe('key vault emulator', () => {
   let kv: KeyVaultEmulator;
   let client: SecretClient;
 
-  before(async () => {
+  beforeAll(async () => {
     kv = await startKeyVaultEmulator({
       secrets: { 'aws-role-arn': 'arn:aws:iam::123456789012:role/identity-monitor' },
       identity: mi,
@@ -184,9 +183,9 @@ void describe('key vault emulator', () => {
       retryOptions,
     });
   });
-  after(() => kv.stop());
+  afterAll(() => kv.stop());
 
-  void test('SecretClient.getSecret goes through the 401 challenge and gets the secret', async () => {
+  test('SecretClient.getSecret goes through the 401 challenge and gets the secret', async () => {
     const secret = await client.getSecret('aws-role-arn');
     assert.equal(secret.value, 'arn:aws:iam::123456789012:role/identity-monitor');
     assert.equal(secret.name, 'aws-role-arn');
@@ -203,7 +202,7 @@ void describe('key vault emulator', () => {
     assert.ok(mi.issued.some((t) => t.resource === 'https://vault.azure.net'));
   });
 
-  void test('a missing secret is a 404 SecretNotFound', async () => {
+  test('a missing secret is a 404 SecretNotFound', async () => {
     await assert.rejects(client.getSecret('no-such-secret'), (err: unknown) => {
       const e = asSdkError(err);
       assert.equal(e.statusCode, 404);
@@ -213,7 +212,7 @@ void describe('key vault emulator', () => {
     });
   });
 
-  void test('setSecret adds a current version; older versions stay readable', async () => {
+  test('setSecret adds a current version; older versions stay readable', async () => {
     const oldVersion = (await client.getSecret('aws-role-arn')).properties.version ?? '';
     const newVersion = kv.setSecret('aws-role-arn', 'arn:aws:iam::123456789012:role/rotated');
     assert.equal((await client.getSecret('aws-role-arn')).value, 'arn:aws:iam::123456789012:role/rotated');
@@ -225,7 +224,7 @@ void describe('key vault emulator', () => {
     assert.equal(old.value, 'arn:aws:iam::123456789012:role/identity-monitor');
   });
 
-  void test('an injected 503 is retried by the SDK', async () => {
+  test('an injected 503 is retried by the SDK', async () => {
     kv.failNext(503, 1, 0);
     const count = kv.requests.length;
     assert.ok((await client.getSecret('aws-role-arn')).value);
@@ -235,12 +234,12 @@ void describe('key vault emulator', () => {
     );
   });
 
-  void test('without disableChallengeResourceVerification the SDK refuses a localhost challenge', async () => {
+  test('without disableChallengeResourceVerification the SDK refuses a localhost challenge', async () => {
     const strict = new SecretClient(kv.vaultUrl, credential, { retryOptions });
     await assert.rejects(strict.getSecret('aws-role-arn'), /does not match the requested domain/);
   });
 
-  void test('a token for another audience is a 401 with a fresh challenge; no RBAC role is a 403', async () => {
+  test('a token for another audience is a 401 with a fresh challenge; no RBAC role is a 403', async () => {
     const monitorToken = await credential.getToken('https://monitor.azure.com/.default');
     const res = await fetch(`${kv.vaultUrl}/secrets/aws-role-arn/?api-version=2025-07-01`, {
       headers: { authorization: `Bearer ${monitorToken.token}` },
@@ -274,7 +273,7 @@ void describe('key vault emulator', () => {
   });
 });
 
-void describe('logs ingestion emulator', () => {
+describe('logs ingestion emulator', () => {
   const STREAM = 'Custom-AWSIAMAccessKeys';
   let logs: LogsIngestionEmulator;
   let client: LogsIngestionClient;
@@ -328,14 +327,14 @@ void describe('logs ingestion emulator', () => {
       body,
     });
 
-  before(async () => {
+  beforeAll(async () => {
     logs = await startLogsIngestionEmulator({ identity: mi });
     client = new LogsIngestionClient(logs.endpoint, credential, { retryOptions });
   });
   afterEach(() => logs.clearFaults());
-  after(() => logs.stop());
+  afterAll(() => logs.stop());
 
-  void test('uploads are accepted (204), gzip-compressed and stored per stream and table', async () => {
+  test('uploads are accepted (204), gzip-compressed and stored per stream and table', async () => {
     const rows = [
       accessKeyRow(),
       accessKeyRow({ UserName: 'bob', KeyAgeDays: 0, LastUsedDate: '2024-04-30T12:00:00Z' }),
@@ -363,7 +362,7 @@ void describe('logs ingestion emulator', () => {
     assert.deepEqual(logs.accepted('CollectorRuns_CL'), [run]);
   });
 
-  void test('a schema violation surfaces as AggregateLogsUploadError naming the record, field and type', async () => {
+  test('a schema violation surfaces as AggregateLogsUploadError naming the record, field and type', async () => {
     const stored = logs.accepted(STREAM).length;
     const err = await uploadError([accessKeyRow(), accessKeyRow({ KeyAgeDays: '12' })]);
     assert.equal(err.statusCode, 400);
@@ -383,7 +382,7 @@ void describe('logs ingestion emulator', () => {
     assert.equal(logs.accepted(STREAM).length, stored, 'a rejected call stores nothing');
   });
 
-  void test('an injected 503 (Retry-After) is retried by the SDK and then succeeds', async () => {
+  test('an injected 503 (Retry-After) is retried by the SDK and then succeeds', async () => {
     logs.failNext({ status: 503, retryAfterSeconds: 0 });
     const count = logs.requests.length;
     await client.upload(logs.dcrImmutableId, STREAM, [accessKeyRow({ SnapshotId: 'after-503' })]);
@@ -391,7 +390,7 @@ void describe('logs ingestion emulator', () => {
     assert.equal(logs.accepted(STREAM).at(-1)?.['SnapshotId'], 'after-503');
   });
 
-  void test('a 500 and a dropped connection are retried too', async () => {
+  test('a 500 and a dropped connection are retried too', async () => {
     logs.failNext({ status: 500 });
     logs.dropNextConnection();
     const count = logs.requests.length;
@@ -400,7 +399,7 @@ void describe('logs ingestion emulator', () => {
     assert.equal(logs.accepted(STREAM).at(-1)?.['SnapshotId'], 'after-drop');
   });
 
-  void test('a persistent 503 fails after the retries are used up', async () => {
+  test('a persistent 503 fails after the retries are used up', async () => {
     logs.failAlways(503, { retryAfterSeconds: 0 });
     const count = logs.requests.length;
     const err = await uploadError([accessKeyRow()]);
@@ -409,14 +408,14 @@ void describe('logs ingestion emulator', () => {
     assert.deepEqual(statusesSince(count), [503, 503, 503]);
   });
 
-  void test('faults can target one stream', async () => {
+  test('faults can target one stream', async () => {
     logs.failNext({ status: 500, times: 5, stream: 'CollectorRuns_CL' });
     const count = logs.requests.length;
     await client.upload(logs.dcrImmutableId, STREAM, [accessKeyRow()]);
     assert.deepEqual(statusesSince(count), [204]);
   });
 
-  void test('an oversize single record is a 413, even though it compresses well', async () => {
+  test('an oversize single record is a 413, even though it compresses well', async () => {
     const err = await uploadError([accessKeyRow({ SnapshotId: 'x'.repeat(1_100_000) })]);
     assert.equal(err.statusCode, 413);
     assert.equal(err.code, 'ContentLengthLimitExceeded');
@@ -427,13 +426,13 @@ void describe('logs ingestion emulator', () => {
     );
   });
 
-  void test('a field value over 64 KB is a 400', async () => {
+  test('a field value over 64 KB is a 400', async () => {
     const err = await uploadError([accessKeyRow({ UserName: 'x'.repeat(65_537) })]);
     assert.equal(err.statusCode, 400);
     assert.match(err.message, /Record 0 field 'UserName': value exceeds 65536 bytes/);
   });
 
-  void test('plain JSON is accepted; bad tokens, DCR IDs and streams are rejected like the service', async () => {
+  test('plain JSON is accepted; bad tokens, DCR IDs and streams are rejected like the service', async () => {
     const token = (await credential.getToken('https://monitor.azure.com/.default')).token;
     const vaultToken = (await credential.getToken('https://vault.azure.net/.default')).token;
     const body = JSON.stringify([accessKeyRow({ SnapshotId: 'plain' })]);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import functions, { type Timer } from '@azure/functions';
 import { entraAuditLogsTimer } from '../../src/functions/entraAuditLogs.js';
 import { entraSignInsTimer } from '../../src/functions/entraSignIns.js';
@@ -10,6 +10,7 @@ import type { CollectorRunsRow, EntraSignInsRow } from '../../src/tables/generat
 import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
 import { startLocalCloud, tenantId, withEnv, type LocalCloud } from '../support/localCloud.js';
+import { pacingWindowForTests } from '../support/pacing.js';
 
 const { InvocationContext } = functions;
 const timeScale = 100; // Graph's 10 s throttle window lasts 100 ms here
@@ -31,7 +32,7 @@ const timer: Timer = {
   scheduleStatus: { last: '', next: '', lastUpdated: '' },
 };
 
-before(async () => {
+beforeAll(async () => {
   cloud = await startLocalCloud({ aws: false, tokenLifetimeSeconds: 240 });
   azurite = await startAzurite();
   graph = await startGraphEmulator({
@@ -45,7 +46,7 @@ before(async () => {
   Object.assign(process.env, cloud.env, {
     AzureWebJobsStorage: azurite.connectionString,
     GRAPH_ENDPOINT: graph.endpoint,
-    GRAPH_PACING_WINDOW_MS: String(Math.ceil(10_200 / timeScale)),
+    GRAPH_PACING_WINDOW_MS: String(pacingWindowForTests(timeScale)),
     ENTRA_LAG_MINUTES: '0',
     ENTRA_OVERLAP_MINUTES: '10',
     ENTRA_INITIAL_LOOKBACK_HOURS: '7',
@@ -53,7 +54,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await graph?.stop();
   await azurite?.stop();
   await cloud?.stop();

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runConfiguredCollector } from '../../src/run/configuredRun.js';
 import { silentLogger } from '../../src/run/logger.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
 import { startLocalCloud, tenantId, type LocalCloud } from '../support/localCloud.js';
+import { pacingWindowForTests } from '../support/pacing.js';
 
 // A memory check, not a timing one: a 200,000-sign-in window must stream through, not pile up.
 const signInCount = Number(process.env.MEMORY_TEST_SIGNINS ?? 200_000);
@@ -13,7 +14,7 @@ const sourceStart = new Date(sourceEnd.getTime() - 24 * 3_600_000);
 let cloud: LocalCloud;
 let graph: GraphEmulator;
 
-before(async () => {
+beforeAll(async () => {
   cloud = await startLocalCloud({ aws: false, retainFields: ['Id'] });
   graph = await startGraphEmulator({
     identity: cloud.identity,
@@ -24,13 +25,13 @@ before(async () => {
   });
   Object.assign(process.env, cloud.env, {
     GRAPH_ENDPOINT: graph.endpoint,
-    GRAPH_PACING_WINDOW_MS: String(Math.ceil(10_200 / timeScale)),
+    GRAPH_PACING_WINDOW_MS: String(pacingWindowForTests(timeScale)),
     ENTRA_SIGNIN_EVENT_TYPES: 'interactiveUser,nonInteractiveUser,servicePrincipal,managedIdentity',
     ENTRA_SLICE_MINUTES: '240',
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await graph?.stop();
   await cloud?.stop();
 });

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { logsIngestionSink } from '../../src/sinks/logsIngestionSink.js';
 import type { EntraAuditLogsRow } from '../../src/tables/generated.js';
 import { dcrImmutableId, identityClientId, startLocalCloud, type LocalCloud } from '../support/localCloud.js';
 
 let cloud: LocalCloud;
-before(async () => {
+beforeAll(async () => {
   cloud = await startLocalCloud({ aws: false });
   Object.assign(process.env, cloud.env);
 });
-after(() => cloud?.stop());
+afterAll(() => cloud?.stop());
 
 describe('oversized records against the ingestion emulator (64 KB per field, 1 MB per request)', () => {
   it('are cut to fit and accepted instead of failing the batch', async () => {

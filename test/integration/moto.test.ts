@@ -1,7 +1,7 @@
 // Proves the moto emulator + proxy behave like AWS for everything the inventory relies on,
 // using the real AWS SDK v3 clients (no mocks of the SDK).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import {
   CreateRoleCommand,
   GenerateCredentialReportCommand,
@@ -26,13 +26,13 @@ let moto: MotoServer;
 let proxy: AwsProxy;
 let iam: IAMClient;
 
-before(async () => {
+beforeAll(async () => {
   moto = await startMoto();
   proxy = await startAwsProxy(moto.endpoint);
   iam = new IAMClient({ endpoint: proxy.endpoint, region, credentials });
 });
 
-after(async () => {
+afterAll(async () => {
   iam?.destroy();
   await proxy?.stop();
   await moto?.stop();
@@ -104,8 +104,8 @@ async function credentialReport(): Promise<Record<string, string>[]> {
   return parseCsv(Buffer.from(report.Content).toString('utf8'));
 }
 
-void describe('moto IAM seeding', () => {
-  void it('ListAccessKeys, GetAccessKeyLastUsed, MFA, login profile and credential report agree', async () => {
+describe('moto IAM seeding', () => {
+  it('ListAccessKeys, GetAccessKeyLastUsed, MFA, login profile and credential report agree', async () => {
     const seeded = await moto.seedIam({ accountAlias: 'acme-prod', users: USERS });
     assert.equal(seeded.accountId, '123456789012');
     assert.deepEqual(
@@ -188,7 +188,7 @@ void describe('moto IAM seeding', () => {
     }
   });
 
-  void it('GenerateCredentialReport goes STARTED then COMPLETE; GetCredentialReport needs it first', async () => {
+  it('GenerateCredentialReport goes STARTED then COMPLETE; GetCredentialReport needs it first', async () => {
     await assert.rejects(iam.send(new GetCredentialReportCommand({})), {
       name: 'CredentialReportNotPresentException',
       Code: 'ReportNotPresent',
@@ -203,7 +203,7 @@ void describe('moto IAM seeding', () => {
     );
   });
 
-  void it('seeds 1,200 users and ListUsers paginates in pages of 1000', async () => {
+  it('seeds 1,200 users and ListUsers paginates in pages of 1000', async () => {
     const users: SeedUser[] = Array.from({ length: 1200 }, (_, i) => ({
       name: `user-${String(i).padStart(4, '0')}`,
       createDate: '2014-01-01T00:00:00Z',
@@ -228,8 +228,8 @@ void describe('moto IAM seeding', () => {
   });
 });
 
-void describe('aws proxy', () => {
-  void it('records actions and injects AccessDenied that the SDK surfaces by name', async () => {
+describe('aws proxy', () => {
+  it('records actions and injects AccessDenied that the SDK surfaces by name', async () => {
     await moto.seedIam({ users: [{ name: 'dave' }] });
     proxy.failAction('ListUsers', { status: 403, code: 'AccessDenied', message: 'not authorized', times: 1 });
     await assert.rejects(iam.send(new ListUsersCommand({})), (err: unknown) => {
@@ -257,7 +257,7 @@ void describe('aws proxy', () => {
     assert.equal(proxy.requests[2]?.params['UserName'], 'dave');
   });
 
-  void it('throttle() is retried by the SDK; maxRequestsPerSecond and latencyMs work', async () => {
+  it('throttle() is retried by the SDK; maxRequestsPerSecond and latencyMs work', async () => {
     proxy.throttle('ListUsers', 1);
     await iam.send(new ListUsersCommand({}));
     assert.equal(proxy.countByAction()['ListUsers'], 2, 'one Throttling, one retry');
@@ -281,8 +281,8 @@ void describe('aws proxy', () => {
   });
 });
 
-void describe('STS through the proxy', () => {
-  void it('AssumeRoleWithWebIdentity works for a role created with CreateRole', async () => {
+describe('STS through the proxy', () => {
+  it('AssumeRoleWithWebIdentity works for a role created with CreateRole', async () => {
     const role = await iam.send(
       new CreateRoleCommand({
         RoleName: 'identity-monitor',
@@ -323,7 +323,7 @@ void describe('STS through the proxy', () => {
     assert.equal(call?.status, 200);
   });
 
-  void it("assumed credentials for a seeded role in another account see that account's IAM", async () => {
+  it("assumed credentials for a seeded role in another account see that account's IAM", async () => {
     const seeded = await moto.seedIam({
       accountId: '210987654321',
       roles: [{ name: 'inventory-reader' }],

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root, found from the compiled test file (dist/test/...) by walking up to package.json. */
+/** The repository root, found by walking up to package.json (skipping dist/, should this run compiled). */
 export const repoRoot: string = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) {

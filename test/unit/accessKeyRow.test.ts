@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { toAccessKeyRow, wholeDaysBetween, type AccessKeyFacts } from '../../src/sources/aws/accessKeyRow.js';
 import { tableDefinitions } from '../../src/tables/generated.js';
 

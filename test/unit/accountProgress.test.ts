@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from 'vitest';
 import { accountProgressIn } from '../../src/run/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'account-progress-'));
-after(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('account progress kept as checkpoints', () => {
   it('records accounts per collector and reads back only those recorded', async () => {

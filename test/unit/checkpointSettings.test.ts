@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { SettingsReader } from '../../src/config/parse.js';
 import { SettingsError } from '../../src/config/settingsError.js';
 import {

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Checkpoint } from '../../src/state/checkpointStore.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
 
 let dir: string;
 let counter = 0;
 
-before(async () => {
+beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'checkpoints-'));
 });
-after(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** A fresh file in a directory that does not exist yet. */
 function freshFile(): string {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { pumpToSink } from '../../src/run/pumpToSink.js';
 import type { RecordSink } from '../../src/sinks/sink.js';
 import type { EntraAuditLogsRow } from '../../src/tables/generated.js';

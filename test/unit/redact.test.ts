@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { describeError, maskAccessKeyId, redact } from '../../src/run/redact.js';
 
 describe('redact', () => {

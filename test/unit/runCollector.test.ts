@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { Collector } from '../../src/run/collector.js';
 import type { Logger } from '../../src/run/logger.js';
 import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
 import { loadSettings, type Host } from '../../src/config/settings.js';
 import { SettingsError } from '../../src/config/settingsError.js';
