@@ -26,12 +26,20 @@ export interface AwsBenchRun {
   readonly failed: string | null;
 }
 
+/** A run given a credential report older than CREDENTIAL_REPORT_MAX_AGE_MINUTES (another tool's). */
+export type AwsStaleReportRun = AwsBenchRun & {
+  readonly reportAgeMinutes: number;
+  /** Users the report shows without keys: each costs a ListAccessKeys call when the report is stale. */
+  readonly usersWithoutKeys: number;
+};
+
 export interface AwsBenchResult {
   readonly users: number;
   readonly keys: number;
   readonly latencyMs: number;
   readonly baseline: AwsBenchRun;
   readonly ours: AwsBenchRun;
+  readonly oursStaleReport: AwsStaleReportRun;
   readonly oursThrottled: AwsBenchRun & { readonly throttleRps: number };
   readonly callRatio: number;
   readonly wallTimeRatio: number;
@@ -137,17 +145,23 @@ export interface OursInventory {
   readonly keys: number;
   readonly latencyMs: number;
   readonly ours: AwsBenchRun;
+  readonly oursStaleReport: AwsStaleReportRun;
   readonly oursThrottled: AwsBenchRun & { readonly throttleRps: number };
 }
 
+/** Beyond the default CREDENTIAL_REPORT_MAX_AGE_MINUTES (15), within IAM's 4 h reuse. */
+const staleReportAgeMinutes = 120;
+
 /**
  * Ours against one account in moto behind a latency-injecting proxy (a real IAM round trip is
- * ~40 ms), then again against a proxy that throttles.
+ * ~40 ms): with the report it generates itself, then with one another tool left 2 h before (users it
+ * shows without keys are asked too), then against a proxy that throttles.
  */
 export async function benchAwsInventory(moto: MotoServer, options: AwsBenchOptions): Promise<OursInventory> {
   await moto.reset();
   const seeded = await moto.seedIam(benchAccount(options.users));
   const keys = seeded.users.reduce((sum, user) => sum + user.keys.length, 0);
+  const usersWithoutKeys = seeded.users.filter((user) => user.keys.length === 0).length;
 
   const slow = await startAwsProxy(moto.endpoint, { latencyMs: options.latencyMs });
   const throttling = await startAwsProxy(moto.endpoint, {
@@ -156,12 +170,19 @@ export async function benchAwsInventory(moto: MotoServer, options: AwsBenchOptio
   });
   try {
     const ours = await runOurs(slow.endpoint, options.concurrency);
+    await moto.seedCredentialReport({
+      generatedAt: new Date(Date.now() - staleReportAgeMinutes * 60_000).toISOString(),
+    });
+    const stale = await runOurs(slow.endpoint, options.concurrency);
+    // Back to a report of this moment, so the throttled run measures throttling alone.
+    await moto.seedCredentialReport({});
     const oursThrottled = await runOurs(throttling.endpoint, options.concurrency);
     return {
       users: options.users,
       keys,
       latencyMs: options.latencyMs,
       ours,
+      oursStaleReport: { ...stale, reportAgeMinutes: staleReportAgeMinutes, usersWithoutKeys },
       oursThrottled: { ...oursThrottled, throttleRps: options.throttleRps },
     };
   } finally {

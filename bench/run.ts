@@ -15,6 +15,11 @@ import {
   type OursInventory,
 } from './awsInventory.bench.js';
 import { benchAwsOrganization, type OrganizationBenchResult } from './awsOrganization.bench.js';
+import {
+  benchEntraDuplicates,
+  type DuplicatesBenchResult,
+  type DuplicatesBenchRun,
+} from './entraDuplicates.bench.js';
 import { benchGraphThrottle, type GraphBenchResult } from './graphThrottle.bench.js';
 import { benchPipeline, type PipelineBenchResult } from './pipeline.bench.js';
 import { machine, staticTokenCredential, tokenFromIdentityEndpoint } from './support.js';
@@ -30,6 +35,9 @@ export interface BenchSizes {
   readonly pipelineRecords: number;
   /** The ingestion emulator parses and counts records (smoke); at full size it only checks the protocol. */
   readonly pipelineEmulatorParsesRecords: boolean;
+  /** Entra duplicates: simulated hours of 15-min runs, and sign-ins a day. */
+  readonly duplicatesHours: number;
+  readonly duplicatesEventsPerDay: number;
 }
 
 export const fullSizes: BenchSizes = {
@@ -42,6 +50,8 @@ export const fullSizes: BenchSizes = {
   graphTimeScale: 5,
   pipelineRecords: 1_000_000,
   pipelineEmulatorParsesRecords: false,
+  duplicatesHours: 24,
+  duplicatesEventsPerDay: 200_000,
 };
 
 export const smokeSizes: BenchSizes = {
@@ -54,6 +64,8 @@ export const smokeSizes: BenchSizes = {
   graphTimeScale: 200,
   pipelineRecords: 5000,
   pipelineEmulatorParsesRecords: true,
+  duplicatesHours: 2,
+  duplicatesEventsPerDay: 5000,
 };
 
 export interface BenchResults {
@@ -66,6 +78,7 @@ export interface BenchResults {
   readonly organization: OrganizationBenchResult;
   readonly graph: GraphBenchResult;
   readonly pipeline: PipelineBenchResult;
+  readonly duplicates: DuplicatesBenchResult;
 }
 
 export async function runBenchmarks(
@@ -79,6 +92,15 @@ export async function runBenchmarks(
   progress(`Pipeline: ${sizes.pipelineRecords} sign-ins mapped and uploaded…`);
   const pipeline = await benchPipeline(sizes.pipelineRecords, {
     emulatorParsesRecords: sizes.pipelineEmulatorParsesRecords,
+  });
+  // In process on a simulated clock, CPU-bound too.
+  progress(
+    `Entra duplicates: ${sizes.duplicatesHours} simulated hours of 15-min runs, ${sizes.duplicatesEventsPerDay} sign-ins a day…`,
+  );
+  const duplicates = await benchEntraDuplicates({
+    hours: sizes.duplicatesHours,
+    eventsPerDay: sizes.duplicatesEventsPerDay,
+    seed: 29,
   });
 
   // The rest waits on latency and throttles, not on CPU: the old Lambda's sequential run, the longest
@@ -118,7 +140,7 @@ export async function runBenchmarks(
     progress('Waiting for the AWS baseline…');
     const aws = compareWithBaseline(ours, await baseline.result);
     const suiteMs = performance.now() - suiteStarted;
-    return { startedAt, machine, sizes, suiteMs, aws, organization, graph, pipeline };
+    return { startedAt, machine, sizes, suiteMs, aws, organization, graph, pipeline, duplicates };
   } finally {
     baseline.stop();
   }
@@ -147,8 +169,14 @@ const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
 const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
 
+function duplicatesRow(label: string, run: DuplicatesBenchRun): string {
+  const state =
+    run.stateIdsMax === 0 ? '–' : `${n(run.stateIdsMax)} Ids, ${(run.stateBytesMax / 1000).toFixed(1)} kB`;
+  return `| ${label} | ${n(run.graphRequests)} | ${n(run.recordsSent)} | ${n(run.duplicates)} (${pct(run.duplicateFraction)}) | ${n(run.lostWithinGuarantee)} | ${n(run.lostBeyondGuarantee)} | ${state} |`;
+}
+
 export function renderMarkdown(r: BenchResults): string {
-  const { aws, organization: org, graph, pipeline } = r;
+  const { aws, organization: org, graph, pipeline, duplicates: dup } = r;
   return `# Benchmarks
 
 Run ${r.startedAt} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}; the whole suite took
@@ -165,6 +193,7 @@ The baseline's calls took ${(aws.baseline.wallMs / aws.baseline.apiCalls).toFixe
 |---|---|---|---|---|---|
 | baseline: old Lambda (sequential ListUsers → ListAccessKeys → GetAccessKeyLastUsed) | ${n(aws.baseline.apiCalls)} | ${s(aws.baseline.wallMs)} | ${n(aws.baseline.keys)} | ${aws.baseline.throttled} | ${aws.baseline.failed ?? 'no'} |
 | ours: credential report + ListAccessKeys, 8 at a time | ${n(aws.ours.apiCalls)} | ${s(aws.ours.wallMs)} | ${n(aws.ours.keys)} | ${aws.ours.throttled} | ${aws.ours.failed ?? 'no'} |
+| ours, given a report another tool left ${aws.oursStaleReport.reportAgeMinutes} min before (> CREDENTIAL_REPORT_MAX_AGE_MINUTES): its ${n(aws.oursStaleReport.usersWithoutKeys)} users without keys asked too | ${n(aws.oursStaleReport.apiCalls)} | ${s(aws.oursStaleReport.wallMs)} | ${n(aws.oursStaleReport.keys)} | ${aws.oursStaleReport.throttled} | ${aws.oursStaleReport.failed ?? 'no'} |
 | ours, IAM throttling above ${aws.oursThrottled.throttleRps} requests/s | ${n(aws.oursThrottled.apiCalls)} | ${s(aws.oursThrottled.wallMs)} | ${n(aws.oursThrottled.keys)} | ${aws.oursThrottled.throttled} | ${aws.oursThrottled.failed ?? 'no'} |
 
 **${aws.callRatio.toFixed(1)}× fewer API calls, ${aws.wallTimeRatio.toFixed(1)}× less wall time** (targets: 2× and 10×).
@@ -214,6 +243,30 @@ its own machines, and here it took about 40% of all CPU time on these two cores.
 }
 
 **${pct(pipeline.fractionOfFloor)} of the floor's throughput** (target: at least 50%, peak RSS under 300 MB).
+
+## Entra duplicates and losses in steady state
+
+${dup.hours} simulated hours of runs every ${dup.policy.scheduleMinutes} min (lag ${dup.policy.lagMinutes} min, overlap ${dup.policy.overlapMinutes} min),
+${n(dup.events)} sign-ins (${n(dup.eventsPerDay)} a day), late by ${dup.delays.medianMinutes.toFixed(1)} min at the median,
+${pct(dup.delays.under5MinFraction)} under 5 min, ${pct(dup.delays.beyondGuaranteeFraction)} later than lag + overlap (${dup.policy.lagMinutes + dup.policy.overlapMinutes} min), 99th percentile
+${dup.delays.p99Minutes.toFixed(0)} min, at most ${dup.delays.maxMinutes.toFixed(0)} min. In process on a simulated clock: the real runner, file checkpoint store,
+sign-in mapping and Entra \`identify\`; Graph simulated (both bounds inclusive, only arrived events, pages of 1,000).
+
+| | Graph requests | records sent | duplicates | lost, ≤ ${dup.policy.lagMinutes + dup.policy.overlapMinutes} min late | lost, later | checkpoint state |
+|---|---|---|---|---|---|---|
+${duplicatesRow('before: every re-read row sent again', dup.today)}
+${duplicatesRow('ours: Ids accepted in the overlap remembered', dup.remembered)}
+${duplicatesRow(`ours with a ${dup.rememberedLongOverlap.overlapMinutes / 60} h overlap (not the default)`, dup.rememberedLongOverlap)}
+
+**Duplicates ${pct(dup.today.duplicateFraction)} → ${pct(dup.remembered.duplicateFraction)} of records sent** (target: at most 1%), with ${
+    dup.remembered.graphRequests === dup.today.graphRequests
+      ? 'the same Graph requests'
+      : `${n(dup.remembered.graphRequests)} Graph requests instead of ${n(dup.today.graphRequests)}`
+  }, and ${
+    dup.remembered.lostWithinGuarantee === 0
+      ? 'nothing lost'
+      : `${n(dup.remembered.lostWithinGuarantee)} events lost`
+  } that was at most ${dup.policy.lagMinutes + dup.policy.overlapMinutes} min late.
 `;
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { constants, realpathSync } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -12,10 +13,21 @@ import type { TimeWindow } from './run/runCollector.js';
 import { redactingLogger } from './run/logger.js';
 import { describeError } from './run/redact.js';
 import type { RunResult } from './run/runCollector.js';
-import { accessKeySummarizer, type AccessKeySummary } from './sources/aws/accessKeySummary.js';
-import type { AWSIAMAccessKeysRow } from './tables/generated.js';
+import {
+  accessKeySummarizer,
+  oldKeyDays,
+  type AccessKeySummary,
+  type KeyFinding,
+} from './sources/aws/accessKeySummary.js';
+import { signInSummarizer, type FailureCount, type SignInSummary } from './sources/entra/signInSummary.js';
+import type { AWSIAMAccessKeysRow, EntraSignInsRow } from './tables/generated.js';
 
-const usage = `Usage: crosscloud-identity-monitor collect <collector> [--dry-run] [--out DIR] [--since T] [--until T]
+/** Findings printed per kind unless --all. */
+const topFindings = 10;
+/** Users, apps and addresses printed per list of failing sign-ins unless --all. */
+const topFailing = 5;
+
+const usage = `Usage: crosscloud-identity-monitor collect <collector> [--dry-run] [--out DIR] [--since T] [--until T] [--all]
 
 Collectors: ${collectorNames.join(', ')}
 
@@ -24,6 +36,8 @@ Collectors: ${collectorNames.join(', ')}
   --since T   entra-*: read from T (ISO 8601, e.g. 2026-11-01T00:00:00Z) instead of the checkpoint;
               a backfill: the checkpoint is left alone
   --until T   entra-*: read up to T (default: now); needs --since
+              T is ISO 8601: a date (2026-11-01, UTC) or a time with its zone (…T08:00:00Z, …+01:00)
+  --all       list every finding in the summary, not the worst ${topFindings} (${topFailing}) of each kind
   --help      show this help
 
 Entra collectors keep their checkpoint in AzureWebJobsStorage when set, else in ${localCheckpointFile}.
@@ -57,6 +71,7 @@ export async function main(
         out: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
+        all: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -64,14 +79,25 @@ export async function main(
     io.stderr(`${describeError(error)}\n\n${usage}\n`);
     return 2;
   }
-  const [command, collector] = parsed.positionals;
+  const [command, collector, ...stray] = parsed.positionals;
   if (parsed.values.help) {
     io.stdout(`${usage}\n`);
     return 0;
   }
-  if (command !== 'collect' || !isCollectorName(collector)) {
+  if (command !== 'collect') {
     io.stderr(
-      `${command === 'collect' ? `Unknown collector "${collector ?? ''}".` : 'Unknown command.'}\n\n${usage}\n`,
+      `${command === undefined ? 'No command given.' : `Unknown command "${command}".`}\n\n${usage}\n`,
+    );
+    return 2;
+  }
+  if (!isCollectorName(collector)) {
+    io.stderr(`Unknown collector "${collector ?? ''}".\n\n${usage}\n`);
+    return 2;
+  }
+  if (stray.length > 0) {
+    // `collect aws-access-keys dryrun` must not quietly become a real ingestion.
+    io.stderr(
+      `Unexpected argument "${stray.join(' ')}" (options start with --, e.g. --dry-run).\n\n${usage}\n`,
     );
     return 2;
   }
@@ -84,13 +110,29 @@ export async function main(
     io.stderr(`${window}\n\n${usage}\n`);
     return 2;
   }
+  const dryRunDirectory = parsed.values['dry-run'] ? (parsed.values.out ?? '.local/out') : undefined;
+  // Before any call to AWS or Graph: an inventory must not be read only to be lost at the end.
+  const unwritable = dryRunDirectory === undefined ? undefined : await cannotWriteTo(dryRunDirectory);
+  if (unwritable !== undefined) {
+    io.stderr(`--out ${dryRunDirectory ?? ''}: cannot write there (${unwritable}).\n`);
+    return 2;
+  }
+  // Node 20 still works; the AWS SDK's 7-line notice about its 2027 releases is for the README.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   const log = redactingLogger({
     info: (message) => io.stderr(`${message}\n`),
     warn: (message) => io.stderr(`warning: ${message}\n`),
     error: (message) => io.stderr(`error: ${message}\n`),
   });
+  if (collector === 'aws-access-keys' && env.AWS_ROLE_ARN && !env.AWS_FEDERATION_AUDIENCE) {
+    log.warn(
+      'AWS_ROLE_ARN is ignored: it names the role to assume through Entra federation, which is used only ' +
+        'when AWS_FEDERATION_AUDIENCE is set too. This run uses the AWS default credential chain (profile, SSO, environment).',
+    );
+  }
   const summary = accessKeySummarizer();
+  const signIns = signInSummarizer(parsed.values.all ? Number.MAX_SAFE_INTEGER : topFailing);
   let accepted = 0;
   let lastProgress = Date.now();
   try {
@@ -98,11 +140,12 @@ export async function main(
       host: 'cli',
       env,
       log,
-      dryRunDirectory: parsed.values['dry-run'] ? (parsed.values.out ?? '.local/out') : undefined,
+      dryRunDirectory,
       window,
       onAccepted: (rows) => {
         accepted += rows.length;
         if (collector === 'aws-access-keys') summary.add(rows as readonly AWSIAMAccessKeysRow[]);
+        if (collector === 'entra-signins') signIns.add(rows as readonly EntraSignInsRow[]);
         // A line every couple of seconds: progress for long runs, quiet for short ones.
         if (Date.now() - lastProgress >= 2000) {
           lastProgress = Date.now();
@@ -110,7 +153,13 @@ export async function main(
         }
       },
     });
-    io.stdout(renderSummary(result, collector === 'aws-access-keys' ? summary.result() : undefined));
+    io.stdout(
+      renderSummary(result, {
+        keys: collector === 'aws-access-keys' ? summary.result() : undefined,
+        signIns: collector === 'entra-signins' ? signIns.result() : undefined,
+        limit: parsed.values.all ? Number.MAX_SAFE_INTEGER : topFindings,
+      }),
+    );
     return 0;
   } catch (error) {
     io.stderr(`error: ${describeError(error)}\n`);
@@ -127,21 +176,51 @@ function explicitWindow(
   if (since === undefined && until === undefined) return undefined;
   if (collector === 'aws-access-keys') return '--since and --until apply to the entra-* collectors only.';
   if (since === undefined) return '--until needs --since.';
-  const start = new Date(since);
-  const end = until === undefined ? new Date() : new Date(until);
-  if (Number.isNaN(start.getTime()))
-    return `--since "${since}" is not an ISO 8601 time, e.g. 2026-11-01T00:00:00Z.`;
-  if (Number.isNaN(end.getTime()))
-    return `--until "${until ?? ''}" is not an ISO 8601 time, e.g. 2026-11-02T00:00:00Z.`;
+  const start = isoTime(since);
+  const end = until === undefined ? new Date() : isoTime(until);
+  if (start === undefined)
+    return `--since "${since}" is not an ISO 8601 date or time with its zone, e.g. 2026-11-01T00:00:00Z.`;
+  if (end === undefined)
+    return `--until "${until ?? ''}" is not an ISO 8601 date or time with its zone, e.g. 2026-11-02T00:00:00Z.`;
   if (start >= end) return `--since must be before --until (${start.toISOString()} ≥ ${end.toISOString()}).`;
   return { start, end };
+}
+
+/**
+ * An ISO 8601 date (UTC) or date-time with a zone. `new Date()` alone also takes "11/01/2026" (in the
+ * machine's zone, month first) and zone-less times (local time): a backfill must not guess.
+ */
+function isoTime(text: string): Date | undefined {
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+  if (!iso.test(text)) return undefined;
+  const time = new Date(text);
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
+/** Why files cannot be written to `directory`, or undefined when they can. */
+async function cannotWriteTo(directory: string): Promise<string | undefined> {
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? describeError(error);
+  }
 }
 
 function isCollectorName(value: string | undefined): value is CollectorName {
   return (collectorNames as readonly string[]).includes(value ?? '');
 }
 
-export function renderSummary(result: RunResult, keys: AccessKeySummary | undefined): string {
+export interface SummaryDetails {
+  readonly keys?: AccessKeySummary | undefined;
+  readonly signIns?: SignInSummary | undefined;
+  /** Findings listed per kind; the rest are counted. */
+  readonly limit?: number;
+}
+
+export function renderSummary(result: RunResult, details: SummaryDetails = {}): string {
+  const { keys, signIns, limit = topFindings } = details;
   const lines = [
     `${result.collector} run ${result.runId}: ${result.status}`,
     `  records uploaded          ${result.recordsUploaded}`,
@@ -161,8 +240,43 @@ export function renderSummary(result: RunResult, keys: AccessKeySummary | undefi
       `  window                    ${result.window.start.toISOString()} – ${result.window.end.toISOString()}`,
     );
   }
+  if (signIns) lines.push(`  failed sign-ins           ${signIns.failed} of ${signIns.signIns}`);
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
+  if (keys) lines.push(...renderFindings(keys, limit));
+  if (signIns) {
+    const top = (title: string, counts: readonly FailureCount[]) => {
+      if (counts.length === 0) return;
+      lines.push('', `${title} (failed sign-ins each):`);
+      for (const c of counts) lines.push(`  ${String(c.failures).padStart(6)}  ${c.value}`);
+    };
+    top('Users failing most', signIns.topUsers);
+    top('Apps failing most', signIns.topApps);
+    top('Addresses failing most', signIns.topIpAddresses);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** The findings a security engineer acts on, worst first, at most `limit` of each kind. */
+function renderFindings(keys: AccessKeySummary, limit: number): string[] {
+  const { findings } = keys;
+  const lines: string[] = [];
+  const section = <T>(title: string, items: readonly T[], line: (item: T) => string) => {
+    if (items.length === 0) return;
+    lines.push('', `${title}: ${items.length}`);
+    for (const item of items.slice(0, limit)) lines.push(`  ${line(item)}`);
+    if (items.length > limit) lines.push(`  … and ${items.length - limit} more (--all lists them)`);
+  };
+  const key = (k: KeyFinding) =>
+    `${k.accountId}  ${k.userName}  ${k.accessKeyId}  ${k.ageDays ?? '?'} days old, ` +
+    (k.lastUsedDate === null ? 'never used' : `last used ${k.lastUsedDate.slice(0, 10)}`);
+  section('Active root-account access keys', findings.activeRootKeys, key);
+  section(`Active keys older than ${oldKeyDays} days`, findings.activeOldKeys, key);
+  section('Console password without MFA, holding active keys', findings.consoleWithoutMfa, (u) => {
+    const plural = u.activeKeys === 1 ? 'key' : 'keys';
+    return `${u.accountId}  ${u.userName}  ${u.activeKeys} active ${plural}, oldest ${u.oldestKeyAgeDays ?? '?'} days`;
+  });
+  section('Active keys never used', findings.activeNeverUsed, key);
+  return lines;
 }
 
 function invokedDirectly(): boolean {

@@ -67,6 +67,7 @@ var tunables = {
   ENTRA_AUDITS_SCHEDULE: '0 5-59/15 * * * *'
   ACCESS_KEY_ID_MODE: 'masked'
   AWS_CONCURRENCY: '8'
+  CREDENTIAL_REPORT_MAX_AGE_MINUTES: '15'
   AWS_ACCOUNT_CONCURRENCY: '4'
   GRAPH_ENDPOINT: 'https://graph.microsoft.com'
   GRAPH_AUDIENCE: 'https://graph.microsoft.com'

@@ -34,6 +34,11 @@ export interface Settings {
     readonly organization: OrganizationMode | undefined;
     /** Concurrent per-user IAM calls: enough to hide latency, few enough not to be throttled. */
     readonly concurrency: number;
+    /**
+     * A credential report older than this is not trusted to show who has no key: those users are
+     * asked with ListAccessKeys too (IAM regenerates the report at most every 4 h).
+     */
+    readonly credentialReportMaxAgeMinutes: number;
   };
   readonly accessKeyIdMode: AccessKeyIdMode;
   readonly entra: {
@@ -47,11 +52,11 @@ export interface Settings {
   };
   /** Where windowed collectors keep checkpoints; undefined = a local file (CLI only). */
   readonly checkpointStorage: CheckpointStorageSettings | undefined;
-  readonly schedules: {
-    readonly awsAccessKeys: string;
-    readonly entraSignIns: string;
-    readonly entraAudits: string;
-  };
+  /**
+   * The running collector's timer schedule, when asked for: the host resolves `%…_SCHEDULE%` itself,
+   * so only that one is checked, and a bad schedule of one collector never fails another's runs.
+   */
+  readonly schedule: string | undefined;
 }
 
 export interface LoadSettingsOptions {
@@ -61,6 +66,8 @@ export interface LoadSettingsOptions {
   readonly dryRun?: boolean;
   /** Which collectors' settings must be present: only those are required. */
   readonly needs: { readonly aws?: boolean; readonly entra?: boolean };
+  /** The app setting holding the running collector's schedule, and its default: checked alone. */
+  readonly schedule?: { readonly setting: string; readonly default: string };
   /** Builds the credential that reads Key Vault, once the app settings are known to be valid. */
   readonly credentialFor: (azureClientId: string | undefined) => TokenCredential;
 }
@@ -133,12 +140,13 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
 
   const accessKeyIdMode = read.oneOf<AccessKeyIdMode>('ACCESS_KEY_ID_MODE', ['masked', 'full'], 'masked');
   const concurrency = read.integer('AWS_CONCURRENCY', { min: 1, max: 64 }, 8);
+  const credentialReportMaxAgeMinutes = read.integer(
+    'CREDENTIAL_REPORT_MAX_AGE_MINUTES',
+    { min: 0, max: 240 },
+    15,
+  );
   const accountConcurrency = read.integer('AWS_ACCOUNT_CONCURRENCY', { min: 1, max: 32 }, 4);
-  const schedules = {
-    awsAccessKeys: read.schedule('AWS_ACCESS_KEYS_SCHEDULE', defaultSchedules.awsAccessKeys),
-    entraSignIns: read.schedule('ENTRA_SIGNINS_SCHEDULE', defaultSchedules.entraSignIns),
-    entraAudits: read.schedule('ENTRA_AUDITS_SCHEDULE', defaultSchedules.entraAudits),
-  };
+  const schedule = options.schedule && read.schedule(options.schedule.setting, options.schedule.default);
   // One budget for every collector: the host stops a run at 30 min (host.json functionTimeout).
   const runBudgetMs = read.integer('RUN_TIME_BUDGET_MINUTES', { min: 1, max: 600 }, 20) * minuteMs;
   const entra = readEntraSettings(read, runBudgetMs);
@@ -200,11 +208,11 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       azureClientId,
       keyVaultUri,
       logsIngestion,
-      aws: { auth, organization, concurrency },
+      aws: { auth, organization, concurrency, credentialReportMaxAgeMinutes },
       accessKeyIdMode,
       entra,
       checkpointStorage,
-      schedules,
+      schedule,
     },
   };
 }

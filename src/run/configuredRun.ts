@@ -1,7 +1,13 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { azureCredentialFor } from '../config/azureCredential.js';
 import { SettingsReader } from '../config/parse.js';
-import { dcrImmutableIdPattern, loadSettings, type Host, type Settings } from '../config/settings.js';
+import {
+  dcrImmutableIdPattern,
+  defaultSchedules,
+  loadSettings,
+  type Host,
+  type Settings,
+} from '../config/settings.js';
 import { logsIngestionSink, type LogsIngestionSinkOptions } from '../sinks/logsIngestionSink.js';
 import { ndjsonSink } from '../sinks/ndjsonSink.js';
 import type { RecordSink } from '../sinks/sink.js';
@@ -18,6 +24,7 @@ import {
 import type { AccountProgress } from '../sources/aws/organization.js';
 import type { CheckpointStore } from '../state/checkpointStore.js';
 import { fileCheckpointStore } from '../state/fileCheckpointStore.js';
+import { readOnlyCheckpointStore } from '../state/readOnlyCheckpointStore.js';
 import { createTableCheckpointStore } from '../state/tableCheckpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
 import type { Collector } from './collector.js';
@@ -37,6 +44,12 @@ const collectorTables: { readonly [Name in CollectorName]: TableName } = {
   'aws-access-keys': 'AWSIAMAccessKeys_CL',
   'entra-signins': 'EntraSignIns_CL',
   'entra-audits': 'EntraAuditLogs_CL',
+};
+
+const collectorSchedules: { readonly [Name in CollectorName]: { setting: string; default: string } } = {
+  'aws-access-keys': { setting: 'AWS_ACCESS_KEYS_SCHEDULE', default: defaultSchedules.awsAccessKeys },
+  'entra-signins': { setting: 'ENTRA_SIGNINS_SCHEDULE', default: defaultSchedules.entraSignIns },
+  'entra-audits': { setting: 'ENTRA_AUDITS_SCHEDULE', default: defaultSchedules.entraAudits },
 };
 
 /** Where the CLI keeps checkpoints when no storage account is configured. */
@@ -75,6 +88,7 @@ export async function runConfiguredCollector(
       host: options.host,
       dryRun: options.dryRunDirectory !== undefined,
       needs: { aws: name === 'aws-access-keys', entra: name !== 'aws-access-keys' },
+      schedule: collectorSchedules[name],
       credentialFor: (clientId) => azureCredentialFor(options.host, clientId),
     });
   } catch (error) {
@@ -110,7 +124,13 @@ export async function runConfiguredCollector(
     : runWindowedCollector({ ...windowed, collector: entraAuditsCollector(graph) });
 }
 
+/** Checkpoints and organization progress; a dry run reads them and writes none. */
 function createCheckpointStore(settings: Settings, options: ConfiguredRunOptions): CheckpointStore {
+  const store = createWritableCheckpointStore(settings, options);
+  return options.dryRunDirectory === undefined ? store : readOnlyCheckpointStore(store, options.log);
+}
+
+function createWritableCheckpointStore(settings: Settings, options: ConfiguredRunOptions): CheckpointStore {
   const storage = settings.checkpointStorage;
   if (storage === undefined) return fileCheckpointStore(localCheckpointFile);
   const clientId = storage.kind === 'identity' ? (storage.clientId ?? settings.azureClientId) : undefined;
@@ -139,6 +159,7 @@ function createAwsCollector(
     partition: auth.kind === 'federation' ? auth.roleArn.split(':')[1] : undefined,
     accessKeyIdMode: settings.accessKeyIdMode,
     concurrency: settings.aws.concurrency,
+    credentialReportMaxAgeMs: settings.aws.credentialReportMaxAgeMinutes * 60_000,
     organization: settings.aws.organization && {
       ...settings.aws.organization,
       progress: accountProgressFor(settings, options),
@@ -170,10 +191,7 @@ function createSink(
     ...settings.logsIngestion,
     credential,
     retryOptions: options.tuning?.ingestionRetry,
-    onTruncated: (table, truncations) =>
-      options.log.warn(
-        `${table}: cut ${truncations.map((t) => `${t.field} (${t.originalBytes} bytes)`).join(', ')} to fit the Logs Ingestion API's 64 KB-per-field / 1 MB-per-record limits`,
-      ),
+    // Cut fields are not logged row by row: the run counts them per table and field in its Warnings.
   });
 }
 

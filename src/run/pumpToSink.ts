@@ -1,4 +1,4 @@
-import type { RecordSink } from '../sinks/sink.js';
+import type { RecordSink, SendOptions } from '../sinks/sink.js';
 import type { TableName, TableRows } from '../tables/generated.js';
 
 /** Live counts of a run, readable even when it fails halfway. */
@@ -13,6 +13,8 @@ export interface PumpOptions<Table extends TableName> {
   /** Sink calls in flight at once: reading goes on while earlier batches upload, memory stays bounded. */
   readonly maxInFlight: number;
   readonly onAccepted?: (rows: readonly TableRows[Table][]) => void;
+  /** Told about fields the sink cut to fit its limits, per accepted batch. */
+  readonly onTruncated?: SendOptions['onTruncated'];
 }
 
 /**
@@ -31,7 +33,7 @@ export async function pumpToSink<Table extends TableName>(
   let failure: { error: unknown } | undefined;
 
   const launch = (batch: TableRows[Table][]): void => {
-    const upload = sink.send(table, batch).then(
+    const upload = sink.send(table, batch, { onTruncated: options.onTruncated }).then(
       () => {
         progress.recordsUploaded += batch.length;
         options.onAccepted?.(batch);

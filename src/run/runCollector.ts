@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CollectorRunsRow, TableName, TableRows } from '../tables/generated.js';
 import type { RecordSink } from '../sinks/sink.js';
+import { truncationTally } from '../sinks/truncationTally.js';
 import { newSourceStats, type Collector, type CollectorContext, type SourceStats } from './collector.js';
 import type { Logger } from './logger.js';
 import { pumpToSink, type RunProgress } from './pumpToSink.js';
@@ -103,6 +104,8 @@ export async function executeRun<Table extends TableName>(
   const startTime = now();
   const stats: SourceStats = options.stats ?? newSourceStats();
   const progress: RunProgress = { recordsRead: 0, recordsUploaded: 0 };
+  // Fields the sink cut end up in the run row's Warnings, one line per table however many rows.
+  const truncations = truncationTally();
   const context: RunBodyContext<Table> = {
     runId,
     startTime,
@@ -115,6 +118,7 @@ export async function executeRun<Table extends TableName>(
         batchSize: options.batchSize ?? 1000,
         maxInFlight: options.maxInFlight ?? 4,
         onAccepted: options.onAccepted,
+        onTruncated: (cuts) => truncations.add(table, cuts),
       }),
   };
 
@@ -127,6 +131,7 @@ export async function executeRun<Table extends TableName>(
     failure = error;
   }
 
+  stats.warnings.push(...truncations.warnings());
   const endTime = now();
   // Parts that failed while the rest landed make the run PartiallySucceeded, and say which in Error.
   const status: RunStatus =
@@ -172,7 +177,13 @@ export async function executeRun<Table extends TableName>(
   for (const warning of stats.warnings) log.warn(`${collectorName} run ${runId}: ${warning}`);
   let runRowError: unknown;
   try {
-    await sink.send('CollectorRuns_CL', [runRow]);
+    await sink.send('CollectorRuns_CL', [runRow], {
+      // Too late for this row's own Warnings: the log has to say it.
+      onTruncated: (cuts) =>
+        log.warn(
+          `${collectorName} run ${runId}: its CollectorRuns_CL row was cut to fit: ${cuts.map((cut) => `${cut.field} (${cut.originalBytes} bytes)`).join(', ')}`,
+        ),
+    });
   } catch (error) {
     runRowError = error;
     log.error(

@@ -1,7 +1,14 @@
-import type { CheckpointStore } from '../state/checkpointStore.js';
-import type { TableName } from '../tables/generated.js';
+import { AcceptedIds, digestOfId, secondOf } from '../state/acceptedIds.js';
+import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
+import type { TableName, TableRows } from '../tables/generated.js';
+import { describeError } from './redact.js';
 import { executeRun, type RunBaseOptions, type RunResult } from './runCollector.js';
-import { slicesOf, type WindowPolicy, type WindowedCollector } from './windowedCollector.js';
+import {
+  slicesOf,
+  type EventIdentity,
+  type WindowPolicy,
+  type WindowedCollector,
+} from './windowedCollector.js';
 
 export interface WindowedRunOptions<Table extends TableName> extends RunBaseOptions<Table> {
   readonly collector: WindowedCollector<Table>;
@@ -18,6 +25,12 @@ const hourMs = 3_600_000;
  * accepted in full, the checkpoint moves to the slice's end — never before, so a failure anywhere
  * leaves it where the data is safe and the next run fills the gap. Past the time budget no new slice
  * starts: the run is PartiallySucceeded and the next one resumes.
+ *
+ * The overlap is read again for late events, but what the sink already accepted there is not sent
+ * again (when the collector can `identify` rows): the checkpoint carries the Ids accepted in the
+ * overlap before its position, written in the same `set` as the position and only after the sink
+ * accepted the slice, so they never run ahead of accepted data. A crash between acceptance and that
+ * write leaves the previous checkpoint and its Ids: the slice is sent again (duplicates, never loss).
  */
 export async function runWindowedCollector<Table extends TableName>(
   options: WindowedRunOptions<Table>,
@@ -63,29 +76,114 @@ export async function runWindowedCollector<Table extends TableName>(
       `${collector.name} (${source.scope}): reading ${start.toISOString()} – ${end.toISOString()} in ${slices.length} slice(s)` +
         (checkpoint ? ` from checkpoint ${checkpoint.position.toISOString()}` : ' (no checkpoint yet)'),
     );
-    for (const slice of slices) {
-      if (now().getTime() - runStart > policy.budgetMs) {
-        const remaining = slices.length - slices.indexOf(slice);
-        context.stats.warnings.push(
-          `time budget of ${Math.round(policy.budgetMs / 60_000)} min used up with ${remaining} slice(s) left before ${end.toISOString()}; the next run resumes from ${slice.start.toISOString()}`,
+    // A backfill sends everything of its window and leaves the state alone.
+    const identify =
+      options.explicitWindow || collector.identify === undefined
+        ? undefined
+        : (row: TableRows[Table]) => collector.identify?.(row);
+    let accepted = identify ? acceptedIdsOf(checkpoint, context.stats.warnings) : AcceptedIds.empty;
+    let position = checkpoint?.position.getTime() ?? start.getTime();
+    const counts = { skipped: 0, forgotten: 0 };
+    const report = () => {
+      if (counts.skipped > 0)
+        context.log.info(
+          `${collector.name} (${source.scope}): ${counts.skipped} event(s) re-read in the overlap were already accepted and not sent again`,
         );
-        return { status: 'PartiallySucceeded', window: context.covered };
+      if (counts.forgotten > 0)
+        context.stats.warnings.push(
+          `${counts.forgotten} accepted Id(s) in the overlap did not fit the checkpoint (${accepted.size} kept): if read again they are sent again`,
+        );
+    };
+    try {
+      for (const slice of slices) {
+        if (now().getTime() - runStart > policy.budgetMs) {
+          const remaining = slices.length - slices.indexOf(slice);
+          context.stats.warnings.push(
+            `time budget of ${Math.round(policy.budgetMs / 60_000)} min used up with ${remaining} slice(s) left before ${end.toISOString()}; the next run resumes from ${slice.start.toISOString()}`,
+          );
+          return { status: 'PartiallySucceeded', window: context.covered };
+        }
+        // Ids at or after the cutoff may be read again (by the next slice, whose start is this one's end,
+        // both inclusive; by the next run, from the checkpoint − overlap): remember those the sink accepts.
+        const sliceEnd = slice.end.getTime();
+        const cutoffMs = Math.min(sliceEnd, Math.max(position, sliceEnd) - policy.overlapMs);
+        const tail = new Map<string, number>();
+        await context.pump(
+          identify
+            ? skipAccepted(source.read(slice), identify, accepted, tail, cutoffMs, counts)
+            : source.read(slice),
+        );
+        // The sink accepted every record of the slice: only now may the checkpoint move past it.
+        if (!options.explicitWindow) {
+          let acceptedIds: Uint8Array | undefined;
+          if (identify) {
+            const next = accepted.with(tail, cutoffMs);
+            accepted = next.ids;
+            counts.forgotten += next.dropped;
+            acceptedIds = accepted.size > 0 ? accepted.encode() : undefined;
+          }
+          await checkpoints.set({
+            collector: collector.name,
+            scope: source.scope,
+            position: slice.end,
+            runId: context.runId,
+            updatedAt: now(),
+            ...(acceptedIds ? { acceptedIds } : {}),
+          });
+          position = Math.max(position, sliceEnd);
+        }
+        context.covered = { start, end: slice.end };
       }
-      await context.pump(source.read(slice));
-      // The sink accepted every record of the slice: only now may the checkpoint move past it.
-      if (!options.explicitWindow) {
-        await checkpoints.set({
-          collector: collector.name,
-          scope: source.scope,
-          position: slice.end,
-          runId: context.runId,
-          updatedAt: now(),
-        });
-      }
-      context.covered = { start, end: slice.end };
+    } finally {
+      report();
     }
     return { status: 'Succeeded', window: { start, end } };
   });
+}
+
+/** The checkpoint's accepted Ids; unreadable ones are dropped with a warning (duplicates, never loss). */
+function acceptedIdsOf(checkpoint: Checkpoint | undefined, warnings: string[]): AcceptedIds {
+  if (checkpoint?.acceptedIds === undefined) return AcceptedIds.empty;
+  try {
+    return AcceptedIds.decode(checkpoint.acceptedIds);
+  } catch (error) {
+    warnings.push(
+      `the checkpoint's accepted Ids cannot be read (${describeError(error)}): events in the overlap may be sent again`,
+    );
+    return AcceptedIds.empty;
+  }
+}
+
+/**
+ * Passes on the rows the sink has not accepted yet: drops those whose Id is remembered, or that came
+ * already in this slice (Graph can repeat an event). Rows at or after `cutoffMs` are noted in `tail`, for
+ * the caller to remember once the sink has accepted the slice. Only rows that can be among the
+ * remembered (not later than the newest) or must be noted are digested.
+ */
+async function* skipAccepted<Row>(
+  rows: AsyncIterable<Row>,
+  identify: (row: Row) => EventIdentity | undefined,
+  accepted: AcceptedIds,
+  tail: Map<string, number>,
+  cutoffMs: number,
+  counts: { skipped: number },
+): AsyncIterable<Row> {
+  for await (const row of rows) {
+    const identity = identify(row);
+    if (identity !== undefined) {
+      const { timeMs } = identity;
+      const second = timeMs >= cutoffMs ? secondOf(timeMs) : undefined;
+      if (second !== undefined || timeMs < accepted.untilMs) {
+        const digest = digestOfId(identity.id);
+        if (accepted.has(digest) || tail.has(digest)) {
+          counts.skipped += 1;
+          continue;
+        }
+        if (second !== undefined) tail.set(digest, second);
+      }
+    }
+    yield row;
+  }
 }
 
 function warnAboutRetention(

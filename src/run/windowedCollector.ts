@@ -9,11 +9,24 @@ export interface WindowedSource<Table extends TableName> {
   read(window: TimeWindow): AsyncIterable<TableRows[Table]>;
 }
 
+/** What tells one event from another: the source's Id for it, and its event time (ms since 1970). */
+export interface EventIdentity {
+  readonly id: string;
+  readonly timeMs: number;
+}
+
 /** A source of events with their own event time, read window by window behind a checkpoint. */
 export interface WindowedCollector<Table extends TableName = TableName> {
   readonly name: string;
   readonly table: Table;
   open(context: CollectorContext): Promise<WindowedSource<Table>>;
+  /**
+   * A row's Id and event time. With it, the Ids the sink accepted in the overlap before the checkpoint
+   * are remembered with the checkpoint, and a later run that re-reads the overlap (for late events) skips
+   * them instead of sending them again. A row without an identity (undefined) is always sent. Without
+   * this function, every re-read row is sent again.
+   */
+  identify?(row: TableRows[Table]): EventIdentity | undefined;
 }
 
 export interface WindowPolicy {

@@ -4,7 +4,7 @@ import { LogsIngestionClient, isAggregateLogsUploadError } from '@azure/monitor-
 import { tableDefinitions, type TableName, type TableRows } from '../tables/generated.js';
 import { describeError } from '../run/redact.js';
 import { fitToIngestionLimits, type Truncation } from './ingestionLimits.js';
-import { SinkRejectedError, type RecordSink } from './sink.js';
+import { SinkRejectedError, type RecordSink, type SendOptions } from './sink.js';
 
 export interface LogsIngestionSinkOptions {
   readonly endpoint: string;
@@ -12,8 +12,6 @@ export interface LogsIngestionSinkOptions {
   readonly credential: TokenCredential;
   /** Parallel 1 MB requests per batch; the DCR allows 12,000 requests/min. */
   readonly maxConcurrency?: number;
-  /** Told about every field cut to fit the service's limits (64 KB per field, 1 MB per record). */
-  readonly onTruncated?: (table: TableName, truncations: readonly Truncation[]) => void;
   /** Passed to the SDK client (tests shorten the backoff). */
   readonly retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
@@ -21,6 +19,8 @@ export interface LogsIngestionSinkOptions {
 /**
  * Writes rows to the DCR stream declared for each table. Chunking (~1 MB), gzip and retries of
  * 429/5xx (honouring Retry-After) are the SDK's; what is still rejected after them fails the batch.
+ * Rows over the service's limits (64 KB per field, 1 MB per record) are cut to fit first, and every
+ * cut is told to the caller's `onTruncated` once the batch is accepted.
  */
 export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink {
   const client = new LogsIngestionClient(options.endpoint, options.credential, {
@@ -28,12 +28,17 @@ export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink
   });
   return {
     description: `Logs Ingestion ${options.endpoint} (${options.dcrImmutableId})`,
-    async send<Table extends TableName>(table: Table, rows: readonly TableRows[Table][]): Promise<void> {
+    async send<Table extends TableName>(
+      table: Table,
+      rows: readonly TableRows[Table][],
+      sendOptions?: SendOptions,
+    ): Promise<void> {
       if (rows.length === 0) return;
       const stream = tableDefinitions[table].stream;
+      const truncations: Truncation[] = [];
       const fitted = rows.map((row) => {
         const result = fitToIngestionLimits(row);
-        if (result.truncations.length > 0) options.onTruncated?.(table, result.truncations);
+        truncations.push(...result.truncations);
         return result.row;
       });
       try {
@@ -48,6 +53,7 @@ export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink
         }
         throw new SinkRejectedError(table, rows.length, rows.length, `${stream}: ${explain(error)}`);
       }
+      if (truncations.length > 0) sendOptions?.onTruncated?.(truncations);
     },
   };
 }

@@ -1,9 +1,25 @@
 import type { TableName, TableRows } from '../tables/generated.js';
+import type { Truncation } from './ingestionLimits.js';
+
+export type { Truncation } from './ingestionLimits.js';
+
+/** What the caller of one `send` wants to be told about. */
+export interface SendOptions {
+  /**
+   * Fields the sink cut to fit its destination's limits, one entry per row and field, told once the
+   * rows carrying them were accepted (a run records them in its run row's Warnings).
+   */
+  readonly onTruncated?: (truncations: readonly Truncation[]) => void;
+}
 
 /** Where rows go. `send` resolves only when the destination has accepted every row it was given. */
 export interface RecordSink {
   readonly description: string;
-  send<Table extends TableName>(table: Table, rows: readonly TableRows[Table][]): Promise<void>;
+  send<Table extends TableName>(
+    table: Table,
+    rows: readonly TableRows[Table][],
+    options?: SendOptions,
+  ): Promise<void>;
 }
 
 /** Some rows of a batch were not accepted: the run must fail and its checkpoint must not move. */

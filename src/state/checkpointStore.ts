@@ -12,6 +12,12 @@ export interface Checkpoint {
   /** Run that wrote it, for tracing. */
   readonly runId: string;
   readonly updatedAt: Date;
+  /**
+   * The Ids the sink accepted whose event time lies in the overlap before `position` (AcceptedIds,
+   * encoded; at most maxAcceptedIdsBytes): the next run re-reads that overlap and skips them. Opaque to
+   * the store, which keeps it with the position and replaces it with it; absent = none remembered.
+   */
+  readonly acceptedIds?: Uint8Array;
 }
 
 export interface CheckpointStore {
@@ -19,6 +25,9 @@ export interface CheckpointStore {
   get(collector: string, scope: string): Promise<Checkpoint | undefined>;
   /** Every checkpoint of a collector, whatever its scope (one read, not one per scope). */
   list(collector: string): Promise<Checkpoint[]>;
-  /** Persists a new position. Monotonic: a position earlier than the stored one leaves the stored one. */
+  /**
+   * Persists a new position with its accepted Ids (all state goes through here, so a read-only wrapper
+   * for dry runs covers it). Monotonic: a position earlier than the stored one leaves the stored one.
+   */
   set(checkpoint: Checkpoint): Promise<void>;
 }

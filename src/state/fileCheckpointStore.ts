@@ -16,6 +16,8 @@ interface StoredCheckpoint {
   readonly position: string;
   readonly runId: string;
   readonly updatedAt: string;
+  /** Checkpoint.acceptedIds in base64, when there are any. */
+  readonly acceptedIds?: string;
 }
 
 // One queue per file for the whole process, so two stores on the same path do not overwrite each other.
@@ -114,15 +116,20 @@ function parseFile(value: unknown, file: string): StoredCheckpoint[] {
     for (const key of ['position', 'updatedAt'] as const) {
       if (Number.isNaN(Date.parse(stored[key]))) throw invalid(`checkpoints[${index}].${key} is not a date`);
     }
+    if (e.acceptedIds !== undefined && (typeof e.acceptedIds !== 'string' || !base64.test(e.acceptedIds)))
+      throw invalid(`checkpoints[${index}].acceptedIds is not base64`);
     return {
       collector: stored.collector,
       scope: stored.scope,
       position: stored.position,
       runId: stored.runId,
       updatedAt: stored.updatedAt,
+      ...(stored.acceptedIds === undefined ? {} : { acceptedIds: stored.acceptedIds }),
     };
   });
 }
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function toCheckpoint(stored: StoredCheckpoint): Checkpoint {
   return {
@@ -131,6 +138,9 @@ function toCheckpoint(stored: StoredCheckpoint): Checkpoint {
     position: new Date(stored.position),
     runId: stored.runId,
     updatedAt: new Date(stored.updatedAt),
+    ...(stored.acceptedIds === undefined
+      ? {}
+      : { acceptedIds: new Uint8Array(Buffer.from(stored.acceptedIds, 'base64')) }),
   };
 }
 
@@ -146,7 +156,15 @@ function toStored(checkpoint: Checkpoint): StoredCheckpoint {
     position: iso(checkpoint.position, 'position'),
     runId: checkpoint.runId,
     updatedAt: iso(checkpoint.updatedAt, 'updatedAt'),
+    ...(checkpoint.acceptedIds === undefined || checkpoint.acceptedIds.length === 0
+      ? {}
+      : { acceptedIds: Buffer.from(acceptedIdsBytes(checkpoint.acceptedIds)).toString('base64') }),
   };
+}
+
+function acceptedIdsBytes(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new Error('checkpoint acceptedIds is not a Uint8Array');
+  return value;
 }
 
 /** Temp file in the same directory (same file system), flushed, then renamed over the target. */

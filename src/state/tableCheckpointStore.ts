@@ -6,6 +6,7 @@ import {
   TableClient,
   type TableServiceClientOptions,
 } from '@azure/data-tables';
+import { maxAcceptedIdsBytes } from './acceptedIds.js';
 import type { Checkpoint, CheckpointStore } from './checkpointStore.js';
 import {
   isLoopbackHost,
@@ -13,7 +14,11 @@ import {
   type CheckpointStorageSettings,
 } from './checkpointSettings.js';
 
-/** The stored entity: PartitionKey = collector, RowKey = scope. */
+/**
+ * The stored entity: PartitionKey = collector, RowKey = scope. Checkpoint.acceptedIds, when there are
+ * any, is split over Edm.Binary properties AcceptedIds0, AcceptedIds1, … of at most 64,000 bytes each (a
+ * binary property holds 64 KiB, an entity 1 MiB).
+ */
 interface CheckpointEntity {
   readonly partitionKey: string;
   readonly rowKey: string;
@@ -21,7 +26,14 @@ interface CheckpointEntity {
   readonly Position: Date | string;
   readonly RunId: string;
   readonly UpdatedAt: Date | string;
+  readonly [acceptedIdsPart: `${typeof acceptedIdsProperty}${number}`]: Uint8Array | undefined;
 }
+
+const acceptedIdsProperty = 'AcceptedIds';
+const acceptedIdsPartBytes = 64_000;
+const maxAcceptedIdsParts = Math.ceil(maxAcceptedIdsBytes / acceptedIdsPartBytes);
+/** What `set` reads to compare positions: not the accepted Ids, which it replaces anyway. */
+const positionOnly = ['PartitionKey', 'RowKey', 'Position', 'RunId', 'UpdatedAt'];
 
 export interface TableCheckpointStoreOptions {
   /** Read-compare-write rounds before `set` gives up against other writers. Default 10. */
@@ -55,10 +67,15 @@ export function tableCheckpointStore(
   const read = async (
     collector: string,
     scope: string,
+    select?: string[],
   ): Promise<{ checkpoint: Checkpoint; etag: string } | undefined> => {
     let entity: CheckpointEntity & { etag: string };
     try {
-      entity = await client.getEntity<CheckpointEntity>(collector, scope);
+      entity = await client.getEntity<CheckpointEntity>(
+        collector,
+        scope,
+        select ? { queryOptions: { select } } : {},
+      );
     } catch (error) {
       // ResourceNotFound: no checkpoint yet. TableNotFound means someone deleted the table: not "start over".
       if (statusOf(error) === 404 && !/TableNotFound/i.test(codeOf(error) ?? '')) return undefined;
@@ -100,16 +117,19 @@ export function tableCheckpointStore(
       validateKeys(collector, scope);
       const position = validDate(checkpoint.position, 'position');
       const updatedAt = validDate(checkpoint.updatedAt, 'updatedAt');
+      const acceptedIds = acceptedIdsParts(checkpoint.acceptedIds);
       await ensureTable();
+      // Replace, not merge: parts of an earlier, longer set of accepted Ids must not survive.
       const entity: CheckpointEntity = {
         partitionKey: collector,
         rowKey: scope,
         Position: position,
         RunId: checkpoint.runId,
         UpdatedAt: updatedAt,
+        ...acceptedIds,
       };
       for (let attempt = 1; ; attempt++) {
-        const stored = await read(collector, scope);
+        const stored = await read(collector, scope, positionOnly);
         if (stored !== undefined && stored.checkpoint.position.getTime() > position.getTime()) return;
         try {
           if (stored === undefined) await client.createEntity(entity);
@@ -235,13 +255,50 @@ function validateKeys(collector: string, scope: string): void {
 
 function toCheckpoint(entity: CheckpointEntity): Checkpoint {
   const { partitionKey: collector, rowKey: scope } = entity;
+  const acceptedIds = acceptedIdsOf(entity);
   return {
     collector,
     scope,
     position: dateOf(entity.Position, 'Position', collector, scope),
     runId: typeof entity.RunId === 'string' ? entity.RunId : '',
     updatedAt: dateOf(entity.UpdatedAt, 'UpdatedAt', collector, scope),
+    ...(acceptedIds === undefined ? {} : { acceptedIds }),
   };
+}
+
+function acceptedIdsParts(value: Uint8Array | undefined): Record<string, Uint8Array> {
+  if (value === undefined || value.length === 0) return {};
+  if (!(value instanceof Uint8Array)) throw new Error('checkpoint acceptedIds is not a Uint8Array');
+  if (value.length > maxAcceptedIdsBytes) {
+    throw new Error(
+      `checkpoint acceptedIds of ${value.length} bytes exceed the ${maxAcceptedIdsBytes} bytes a table entity can hold`,
+    );
+  }
+  const parts: Record<string, Uint8Array> = {};
+  for (let part = 0; part * acceptedIdsPartBytes < value.length; part++) {
+    // A Buffer copy, not a view: @azure/data-tables base64-encodes a plain Uint8Array's whole
+    // underlying ArrayBuffer, ignoring its offset and length (13.3.2, utils/bufferSerializer.ts).
+    parts[`${acceptedIdsProperty}${part}`] = Buffer.from(
+      value.subarray(part * acceptedIdsPartBytes, (part + 1) * acceptedIdsPartBytes),
+    );
+  }
+  return parts;
+}
+
+/**
+ * The parts AcceptedIds0, 1, … joined; undefined when there are none. A part that is missing or not
+ * binary ends the sequence there: the caller then finds a truncated encoding and sends those events again
+ * rather than trusting it.
+ */
+function acceptedIdsOf(entity: CheckpointEntity): Uint8Array | undefined {
+  const parts: Uint8Array[] = [];
+  for (let part = 0; part < maxAcceptedIdsParts; part++) {
+    const value = entity[`${acceptedIdsProperty}${part}`];
+    if (!(value instanceof Uint8Array)) break;
+    parts.push(value);
+  }
+  if (parts.length === 0) return undefined;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 function validDate(value: Date, label: string): Date {

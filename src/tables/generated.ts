@@ -39,6 +39,8 @@ export interface AWSIAMAccessKeysRow {
   PasswordEnabled: boolean | null;
   /** credential-report (report joined with ListAccessKeys) or api (per-key calls). (string) */
   DataSource: string | null;
+  /** When IAM generated the credential report the LastUsed* columns came from (DataSource = credential-report; IAM reuses a report up to 4 h old, so a use since then shows in a later snapshot); null for DataSource = api. (datetime) */
+  CredentialReportTime: string | null;
 }
 
 /** One row per run per collector: the health of the pipeline itself. */
@@ -219,6 +221,7 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'MfaActive', type: 'boolean' },
       { name: 'PasswordEnabled', type: 'boolean' },
       { name: 'DataSource', type: 'string' },
+      { name: 'CredentialReportTime', type: 'datetime' },
     ],
   },
   CollectorRuns_CL: {

@@ -19,6 +19,8 @@ export interface FaultSpec {
   message?: string;
   type?: 'Sender' | 'Receiver';
   times?: number; // default: until clearFaults()
+  /** Only requests with these parameter values (e.g. `{ UserName: 'bob' }`); others pass. */
+  when?: Readonly<Record<string, string>>;
 }
 
 export interface AwsProxyOptions {
@@ -92,7 +94,21 @@ function tokenBucket(ratePerSecond: number): () => boolean {
 
 export async function startAwsProxy(target: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const upstream = new URL(target);
+  // Keyed by action, plus the `when` condition: one unconditional fault per action (a new one replaces
+  // it) and any number of conditional ones, which win over it for the requests they match.
   const faults = new Map<string, FaultSpec>();
+  const faultKey = (action: string, when: FaultSpec['when']): string =>
+    when === undefined ? action : `${action}?${JSON.stringify(Object.entries(when).sort())}`;
+  const faultFor = (entry: RecordedRequest): [string, FaultSpec] | undefined => {
+    let unconditional: [string, FaultSpec] | undefined;
+    for (const [key, fault] of faults) {
+      if (key !== entry.action && !key.startsWith(`${entry.action}?`)) continue;
+      if (fault.when === undefined) unconditional = [key, fault];
+      else if (Object.entries(fault.when).every(([name, value]) => entry.params[name] === value))
+        return [key, fault];
+    }
+    return unconditional;
+  };
   const requests: RecordedRequest[] = [];
   const admit = options.maxRequestsPerSecond ? tokenBucket(options.maxRequestsPerSecond) : () => true;
 
@@ -106,9 +122,9 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     const entry: RecordedRequest = { ...describe(req, body.toString()), status: 0, injected: false };
     requests.push(entry);
     const json = typeof req.headers['x-amz-target'] === 'string';
-    const fault = faults.get(entry.action);
-    if (fault) {
-      if (fault.times !== undefined && --fault.times <= 0) faults.delete(entry.action);
+    const [key, fault] = faultFor(entry) ?? [];
+    if (key !== undefined && fault) {
+      if (fault.times !== undefined && --fault.times <= 0) faults.delete(key);
       entry.injected = true;
       entry.status = sendError(res, fault, json);
       return;
@@ -152,7 +168,7 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
       for (const r of requests) counts[r.action] = (counts[r.action] ?? 0) + 1;
       return counts;
     },
-    failAction: (action, fault) => void faults.set(action, { ...fault }),
+    failAction: (action, fault) => void faults.set(faultKey(action, fault.when), { ...fault }),
     throttle: (action, times) => void faults.set(action, { ...THROTTLING, times }),
     clearFaults: () => faults.clear(),
     clearRequests: () => void requests.splice(0),

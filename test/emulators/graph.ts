@@ -25,7 +25,9 @@
 // JSON, generated 100 records at a time, so a 1000-record page never exists as one string.
 //
 // Order of checks per request: injected drop / delay / fault, route, bearer token (401), throttle (429),
-// permissions (403), query options (400), then the page.
+// permissions (403), query options (400), then the page. An injected body cut (cutNextBody) applies to the
+// next page that would be served in full: 200 and its headers go out, then part of the JSON, then the socket is
+// destroyed (no terminating chunk), as when a connection dies mid-response.
 // Throttling: the identity-and-access reports limit, `limit` requests (default 5) per sliding `windowMs` (default
 // 10,000) per tenant (the token's tid), counted over admitted requests. An excess request gets 429 TooManyRequests
 // with Retry-After = the time until the oldest admitted request leaves the window, in seconds with millisecond
@@ -255,6 +257,15 @@ export interface GraphFault {
   retryAfterSeconds?: number;
 }
 
+export interface GraphBodyCut {
+  /** Default 1. */
+  times?: number;
+  /** Only requests whose path ends with this (e.g. '/beta/auditLogs/signIns' or 'directoryAudits'). */
+  path?: string;
+  /** Records of the page written before the cut. Default half the page (rounded down). */
+  afterRecords?: number;
+}
+
 export interface LateEvent {
   /** Event time (createdDateTime / activityDateTime); sign-ins are truncated to whole seconds. */
   at: Date;
@@ -278,6 +289,11 @@ export interface GraphEmulator {
   failNext(fault: GraphFault): void;
   /** Destroy the socket of the next `times` requests (default 1) without answering. */
   dropNextConnection(times?: number): void;
+  /**
+   * Cut the body of the next page(s) served: status 200 and headers, the JSON up to `afterRecords` records, then
+   * the socket is destroyed. Recorded with status 200, errorCode 'BodyCut' and `returned` = records written.
+   */
+  cutNextBody(cut?: GraphBodyCut): void;
   /** Hold the next `times` requests (default 1) for `ms` real milliseconds (not scaled) before handling them. */
   delayNext(ms: number, times?: number): void;
   clearFaults(): void;
@@ -1816,6 +1832,12 @@ interface Page {
 /** Records generated and written per chunk. */
 const STREAM_BATCH = 100;
 
+interface BodyCut {
+  left: number;
+  path: string | undefined;
+  afterRecords: number | undefined;
+}
+
 interface Fault {
   status: number;
   left: number;
@@ -1847,6 +1869,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
   const admitted = new Map<string, number[]>();
   let throttledCount = 0;
   let faults: Fault[] = [];
+  let cuts: BodyCut[] = [];
   let dropsLeft = 0;
   const delays: { ms: number; left: number } = { ms: 0, left: 0 };
   let endpoint = '';
@@ -1899,6 +1922,14 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     fault.left -= 1;
     faults = faults.filter((f) => f.left > 0);
     return fault;
+  }
+
+  function takeCut(path: string): BodyCut | undefined {
+    const cut = cuts.find((c) => c.left > 0 && (c.path === undefined || path.endsWith(c.path)));
+    if (!cut) return undefined;
+    cut.left -= 1;
+    cuts = cuts.filter((c) => c.left > 0);
+    return cut;
   }
 
   /** undefined when admitted, else the milliseconds until a slot frees. */
@@ -2007,6 +2038,21 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       await write((k === 0 ? '' : ',') + batch.join(','));
     }
     res.end(']}');
+  }
+
+  /**
+   * Writes the head and the first `records` records of the page, waits until they have left for the socket,
+   * then destroys it: the client has a 200, its headers and a partial body that never ends.
+   */
+  async function streamCut(res: http.ServerResponse, page: Page, records: number): Promise<void> {
+    const written = (chunk: string): Promise<void> =>
+      new Promise((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve())));
+    await written(page.head);
+    for (let k = 0; k < records; k += STREAM_BATCH) {
+      const batch = page.entries.slice(k, Math.min(k + STREAM_BATCH, records)).map(page.render);
+      await written((k === 0 ? '' : ',') + batch.join(','));
+    }
+    res.socket?.destroy();
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -2128,8 +2174,19 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       }
       const page = serve(url, entry, kind, version);
       entry.status = 200;
+      const cut = takeCut(url.pathname);
       res.writeHead(200, { ...baseHeaders, 'content-type': CONTENT_TYPE });
       streaming = true;
+      if (cut) {
+        const records = Math.min(
+          page.entries.length,
+          cut.afterRecords ?? Math.floor(page.entries.length / 2),
+        );
+        entry.errorCode = 'BodyCut';
+        entry.returned = records;
+        await streamCut(res, page, records);
+        return;
+      }
       await stream(res, page);
     } catch (err) {
       if (streaming) {
@@ -2220,12 +2277,16 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     dropNextConnection(times = 1) {
       dropsLeft += times;
     },
+    cutNextBody({ times = 1, path, afterRecords } = {}) {
+      cuts.push({ left: times, path, afterRecords });
+    },
     delayNext(ms, times = 1) {
       delays.ms = ms;
       delays.left = times;
     },
     clearFaults() {
       faults = [];
+      cuts = [];
       dropsLeft = 0;
       delays.left = 0;
     },

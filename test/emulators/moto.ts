@@ -55,10 +55,20 @@ export interface SeedResult {
   users: { name: string; arn: string; keys: SeededAccessKey[] }[];
 }
 
+/** A credential report left by another tool or an earlier run (see moto_server.py). */
+export interface SeedCredentialReport {
+  accountId?: string; // default moto's 123456789012
+  generatedAt?: string; // ISO-8601; default "now"
+  /** Served verbatim instead of the account's CSV as of now (broken reports). */
+  content?: string;
+}
+
 export interface MotoServer {
   endpoint: string;
   port: number;
   seedIam(spec: SeedIamSpec): Promise<SeedResult>;
+  /** Freezes the account's credential report: keys created afterwards are not in it, as in IAM. */
+  seedCredentialReport(spec: SeedCredentialReport): Promise<{ accountId: string; generatedAt: string }>;
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -163,6 +173,7 @@ export async function startMoto(): Promise<MotoServer> {
     endpoint,
     port,
     seedIam: (spec) => postJson<SeedResult>(`${endpoint}/_seed/iam`, spec),
+    seedCredentialReport: (spec) => postJson(`${endpoint}/_seed/credential-report`, spec),
     reset: async () => {
       await postJson<unknown>(`${endpoint}/_seed/reset`, {});
     },

@@ -10,6 +10,12 @@ Extra endpoints, handled by a WSGI middleware in front of moto's own app:
   POST /_seed/iam    JSON spec -> optional account alias and roles, then users, login
                      profiles, MFA and backdated access keys, written straight into
                      moto's IAM backend (no per-user HTTP; 5,000 users take < 1 s).
+  POST /_seed/credential-report
+                     {"accountId"?, "generatedAt"?, "content"?} -> a credential report as another
+                     tool (or an earlier run) would have left it: the CSV of this moment (or
+                     "content", served verbatim: broken reports), frozen, with GeneratedTime =
+                     generatedAt (default now). GenerateCredentialReport keeps it while it is
+                     younger than 4 hours, like IAM; older, it is regenerated (live again).
   POST /_seed/reset  resets every moto backend (same as POST /moto-api/reset).
 
 Moto 5.2.1 facts this relies on / works around (checked in moto/iam/models.py,
@@ -33,7 +39,9 @@ moto/iam/responses.py, moto/sts/models.py, moto/core/responses.py):
   one COMPLETE (until reset), but the report is usable immediately after STARTED (real AWS
   would answer ReportInProgress). GetCredentialReport before any Generate -> ReportNotPresent.
   The CSV is rendered live at Get time (not a snapshot), has no "<root_account>" row, and
-  moto hard-codes GeneratedTime=2015-02-02T20:02:02Z.
+  moto hard-codes GeneratedTime=2015-02-02T20:02:02Z. PATCHED: GeneratedTime is the real
+  generation time, a report 4 hours old is regenerated, and /_seed/credential-report freezes
+  one (real IAM serves the CSV of generation time: keys created since are not in it).
 * Moto's CSV always writes "not_supported" for access_key_N_last_used_region/_service and
   for password_next_rotation, and uses the creation date as password_last_changed even
   without a password. PATCHED below (User.to_csv replaced): region/service come from
@@ -66,7 +74,7 @@ import os
 import sys
 import threading
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
 try:
@@ -147,17 +155,35 @@ def _user_to_csv(self: User) -> str:
 
 
 _original_generate_report = IAMBackend.generate_report
+_original_get_report = IAMBackend.get_credential_report
+REPORT_LIFETIME = timedelta(hours=4)  # IAM reuses a report younger than this
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _report_expired(self: IAMBackend) -> bool:
+    generated = getattr(self, "credential_report_generated_at", None)
+    return generated is None or _utcnow() - generated >= REPORT_LIFETIME
+
+
+def _report_generated(self: IAMBackend) -> bool:
+    # GenerateCredentialReport answers COMPLETE for a usable report, STARTED when it makes a new one.
+    return bool(self.credential_report) and not _report_expired(self)
 
 
 def _generate_report(self: IAMBackend) -> None:
-    # moto hard-codes GeneratedTime; remember the first generation like AWS would.
-    if not self.credential_report:
-        self.credential_report_generated_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    # moto hard-codes GeneratedTime; remember the generation like AWS would, and regenerate at 4 h.
+    if not self.credential_report or _report_expired(self):
+        self.credential_report_generated_at = _utcnow()
+        self.credential_report_frozen = None
     _original_generate_report(self)
 
 
 def _get_credential_report(self: iam_responses.IamResponse) -> ActionResult:
-    report = self.backend.get_credential_report()
+    frozen = getattr(self.backend, "credential_report_frozen", None)
+    report = frozen if frozen is not None else self.backend.get_credential_report()
     generated = getattr(self.backend, "credential_report_generated_at", None) or datetime(2015, 2, 2, 20, 2, 2)
     return ActionResult({"Content": report, "ReportFormat": "text/csv", "GeneratedTime": generated})
 
@@ -195,6 +221,7 @@ def install_patches() -> None:
     moto_backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
     User.to_csv = _user_to_csv  # type: ignore[method-assign]
     IAMBackend.generate_report = _generate_report  # type: ignore[method-assign]
+    IAMBackend.report_generated = _report_generated  # type: ignore[method-assign]
     IAMBackend.get_access_key_last_used = _get_access_key_last_used  # type: ignore[method-assign]
     iam_responses.IamResponse.get_credential_report = _get_credential_report  # type: ignore[method-assign]
     iam_responses.IamResponse.list_users = _list_users  # type: ignore[method-assign]
@@ -338,6 +365,22 @@ def seed_iam(spec: dict[str, Any]) -> dict[str, Any]:
     return {"accountId": account_id, "roles": roles_out, "users": out}
 
 
+def seed_credential_report(spec: Any) -> dict[str, Any]:
+    """Freezes the account's report as of now (or as given), dated generatedAt."""
+    if not isinstance(spec, dict):
+        raise ValueError('body must be {"accountId"?, "generatedAt"?, "content"?}')
+    content = spec.get("content")
+    if content is not None and not isinstance(content, str):
+        raise ValueError("content must be a string")
+    generated = parse_date(spec["generatedAt"], "generatedAt") if spec.get("generatedAt") else _utcnow()
+    account_id = str(spec.get("accountId") or DEFAULT_ACCOUNT_ID)
+    backend: IAMBackend = iam_backends[account_id][PARTITION]
+    backend.credential_report = True
+    backend.credential_report_frozen = content if content is not None else _original_get_report(backend)
+    backend.credential_report_generated_at = generated
+    return {"accountId": account_id, "generatedAt": iso(generated)}
+
+
 # --------------------------------------------------------------------------- WSGI
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -358,11 +401,12 @@ def with_seed_endpoints(app: WsgiApp) -> WsgiApp:
             with SEED_LOCK:
                 moto_api_backend.reset()
             response = json_response(200, {"status": "ok"})
-        elif path == "/_seed/iam":
+        elif path in ("/_seed/iam", "/_seed/credential-report"):
+            seed = seed_iam if path == "/_seed/iam" else seed_credential_report
             try:
                 spec = json.loads(request.get_data() or b"{}")
                 with SEED_LOCK:
-                    response = json_response(200, seed_iam(spec))
+                    response = json_response(200, seed(spec))
             except SeedConflict as err:
                 response = json_response(409, {"error": str(err)})
             except (ValueError, TypeError, AttributeError) as err:

@@ -13,7 +13,7 @@ import functions, { type Timer } from '@azure/functions';
 import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
 import { silentLogger } from '../../src/run/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
-import { awsAccessKeysCollector } from '../../src/sources/aws/accessKeysCollector.js';
+import { awsAccessKeysCollector, memoizeCredentials } from '../../src/sources/aws/accessKeysCollector.js';
 import type { AccountProgress } from '../../src/sources/aws/organization.js';
 import { accountProgressIn } from '../../src/run/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
@@ -89,6 +89,7 @@ function lastRunRow(): CollectorRunsRow {
 describe('organization mode against moto Organizations', () => {
   it('inventories every reachable active account once, reports the broken one, and is PartiallySucceeded', async () => {
     cloud.keyVault.setSecret('aws-member-role-name', memberRole);
+    const requestsBefore = cloud.aws.requests.length;
     await awsAccessKeysTimer(
       timer,
       new InvocationContext({ functionName: 'awsAccessKeys', logHandler: () => {} }),
@@ -116,6 +117,10 @@ describe('organization mode against moto Organizations', () => {
     const assumed = cloud.aws.requests.filter((r) => r.action === 'AssumeRole').map((r) => r.params.RoleArn);
     assert.ok(assumed.includes(`arn:aws:iam::${withoutRole}:role/${memberRole}`));
     assert.ok(!assumed.some((arn) => arn?.includes(suspended)), 'no role assumed in a suspended account');
+    const hubSessions = cloud.aws.requests
+      .slice(requestsBefore)
+      .filter((r) => r.action === 'AssumeRoleWithWebIdentity');
+    assert.equal(hubSessions.length, 1, 'the hub role is assumed once per run, not once per account');
   });
 
   it('honours the aws-accounts include/exclude list', async () => {
@@ -260,5 +265,41 @@ describe('organization mode against moto Organizations', () => {
       new RegExp(`none of the 1 of ${active.length} accounts tried could be inventoried`),
     );
     assert.equal(run.runRow()?.Status, 'Failed');
+  });
+});
+
+describe('the hub credentials of a run', () => {
+  it('are fetched once for every client, refreshed near expiry, and a failure is not kept', async () => {
+    let now = Date.parse('2026-12-01T06:00:00Z');
+    let calls = 0;
+    let fail = false;
+    const memoized = memoizeCredentials(
+      async () => {
+        calls += 1;
+        await Promise.resolve();
+        if (fail) throw new Error('STS is down');
+        return {
+          accessKeyId: `ASIA${calls}`,
+          secretAccessKey: 'secret',
+          expiration: new Date(now + 60 * 60_000),
+        };
+      },
+      () => now,
+    );
+    const ids = await Promise.all([memoized(), memoized(), memoized()]);
+    assert.deepEqual(
+      ids.map((c) => c.accessKeyId),
+      ['ASIA1', 'ASIA1', 'ASIA1'],
+    );
+    now += 50 * 60_000; // 10 min left: still good
+    assert.equal((await memoized()).accessKeyId, 'ASIA1');
+    now += 5 * 60_000; // 5 min left: the SDK would refresh its own copy now, so must we
+    assert.equal((await memoized()).accessKeyId, 'ASIA2');
+    assert.equal(calls, 2);
+    now += 60 * 60_000;
+    fail = true;
+    await assert.rejects(memoized(), /STS is down/);
+    fail = false;
+    assert.equal((await memoized()).accessKeyId, 'ASIA4', 'the failure was not remembered');
   });
 });

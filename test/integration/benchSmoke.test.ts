@@ -6,7 +6,7 @@ import { renderMarkdown, runBenchmarks, smokeSizes } from '../../bench/run.js';
 describe('benchmarks (smoke sizes)', () => {
   it('run end to end and report consistent figures', async () => {
     const results = await runBenchmarks(smokeSizes);
-    const { aws, organization, graph, pipeline } = results;
+    const { aws, organization, graph, pipeline, duplicates } = results;
 
     assert.equal(aws.baseline.keys, aws.keys, 'the baseline (own process, own moto) sees every key');
     assert.equal(
@@ -37,8 +37,24 @@ describe('benchmarks (smoke sizes)', () => {
     assert.ok(pipeline.uploaded.gzipBytes < pipeline.uploaded.jsonBytes, 'sent gzip');
     assert.ok(results.suiteMs > pipeline.pipeline.wallMs);
 
+    const { today, remembered, rememberedLongOverlap } = duplicates;
+    assert.ok(duplicates.events > 0 && today.runs === smokeSizes.duplicatesHours * 4, 'a run every 15 min');
+    assert.ok(today.duplicateFraction > 0.2, `before: ${today.duplicateFraction} of records were duplicates`);
+    assert.ok(remembered.duplicateFraction <= 0.01, `ours: ${remembered.duplicateFraction} duplicates`);
+    assert.equal(rememberedLongOverlap.duplicates, 0);
+    for (const run of [today, remembered, rememberedLongOverlap]) {
+      assert.equal(run.lostWithinGuarantee, 0, 'nothing at most lag + overlap late is lost');
+    }
+    assert.equal(
+      remembered.lostBeyondGuarantee,
+      today.lostBeyondGuarantee,
+      'the same windows: the same tolerance',
+    );
+    assert.equal(remembered.graphRequests, today.graphRequests, 'and the same Graph requests');
+
     const markdown = renderMarkdown(results);
     assert.match(markdown, /fewer API calls/);
     assert.match(markdown, new RegExp(`on ${results.machine.cores} cores`));
+    assert.match(markdown, /\*\*Duplicates \d+\.\d% → 0\.0% of records sent\*\*/);
   });
 });

@@ -31,7 +31,7 @@ import { CollectorRunError, type RunResult, type TimeWindow } from '../../src/ru
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import type { WindowedCollector } from '../../src/run/windowedCollector.js';
 import { logsIngestionSink } from '../../src/sinks/logsIngestionSink.js';
-import type { RecordSink } from '../../src/sinks/sink.js';
+import type { RecordSink, SendOptions } from '../../src/sinks/sink.js';
 import { entraAuditsCollector, entraSignInsCollector } from '../../src/sources/entra/auditLogCollectors.js';
 import type { CheckpointStore } from '../../src/state/checkpointStore.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
@@ -241,9 +241,13 @@ function assertLoudFailure(error: unknown, label: string): CollectorRunError {
 function faultFreeRunRows(inner: RecordSink): RecordSink {
   return {
     description: inner.description,
-    send<Table extends TableName>(table: Table, rows: readonly TableRows[Table][]): Promise<void> {
+    send<Table extends TableName>(
+      table: Table,
+      rows: readonly TableRows[Table][],
+      options?: SendOptions,
+    ): Promise<void> {
       if (table === 'CollectorRuns_CL') cloud.ingestion.clearFaults();
-      return inner.send(table, rows);
+      return inner.send(table, rows, options);
     },
   };
 }
@@ -386,6 +390,8 @@ function recording<Table extends 'EntraSignIns_CL' | 'EntraAuditLogs_CL'>(
   return {
     name: collector.name,
     table: collector.table,
+    // The real collector's identity: the runner skips what the workspace already accepted.
+    ...(collector.identify && { identify: collector.identify.bind(collector) }),
     async open(context) {
       const source = await collector.open(context);
       return {
@@ -716,8 +722,10 @@ async function entraSequence(kind: GraphEventKind, seed: number): Promise<void> 
       const byFailed = runs
         .filter((r) => !r.succeeded)
         .reduce((n, r) => n + r.reads.filter((w) => within(t, w)).length, 0);
+      // Once accepted, an event is not sent again by a successful run that re-reads it (overlaps, slice
+      // bounds): the checkpoint remembers what was accepted. Only a failed run can cause a repeat.
       check(
-        bySuccessful <= c && c <= bySuccessful + byFailed,
+        Math.min(1, bySuccessful) <= c && c <= 1 + byFailed,
         `${label}: event ${id} at ${iso(t)} delivered ${c} time(s); ` +
           `windows of successful runs holding it: ${bySuccessful}, of failed runs: ${byFailed}`,
       );

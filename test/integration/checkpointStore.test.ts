@@ -4,7 +4,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
 import { AzureNamedKeyCredential, TableClient, TableServiceClient } from '@azure/data-tables';
+import { silentLogger } from '../../src/run/logger.js';
+import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
+import type { WindowPolicy, WindowedCollector } from '../../src/run/windowedCollector.js';
+import { signInIdentity } from '../../src/sources/entra/auditLogCollectors.js';
+import { AcceptedIds, maxAcceptedIdsBytes } from '../../src/state/acceptedIds.js';
 import type { Checkpoint, CheckpointStore } from '../../src/state/checkpointStore.js';
+import type { EntraSignInsRow } from '../../src/tables/generated.js';
 import type { CheckpointStorageSettings } from '../../src/state/checkpointSettings.js';
 import {
   createCheckpointTableClient,
@@ -12,6 +18,7 @@ import {
   tableCheckpointStore,
 } from '../../src/state/tableCheckpointStore.js';
 import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';
+import { memorySink } from '../support/memorySink.js';
 
 let azurite: AzuriteTables;
 let service: TableServiceClient;
@@ -130,6 +137,115 @@ describe('tableCheckpointStore (Azurite)', () => {
       (await store.get('c', 's'))?.runId,
       'run-1',
       'an earlier Date must not replace a later string',
+    );
+  });
+
+  it('round-trips the accepted Ids at their largest, in binary properties of 64,000 bytes, and replaces them', async () => {
+    const table = tableName();
+    const store = storeFor(table);
+    // The largest encoding the runner writes (≈79,000 Ids), in random bytes: nothing compresses it.
+    const largest = new Uint8Array(randomBytes(maxAcceptedIdsBytes));
+    const written = checkpoint('2024-05-06T07:08:09.123Z', { acceptedIds: largest });
+    await store.set(written);
+    assert.deepEqual(await storeFor(table).get(written.collector, written.scope), written);
+    assert.deepEqual(await store.list(written.collector), [written]);
+
+    const client = createCheckpointTableClient(settings(table));
+    const entity = await client.getEntity<Record<string, unknown>>(written.collector, written.scope);
+    const parts = Object.keys(entity).filter((key) => key.startsWith('AcceptedIds'));
+    assert.deepEqual(
+      parts,
+      Array.from({ length: 10 }, (_, i) => `AcceptedIds${i}`),
+    );
+    for (const part of parts) assert.ok(entity[part] instanceof Uint8Array && entity[part].length <= 64_000);
+
+    // A later, smaller set replaces the whole: no part of the larger one survives.
+    const smaller = checkpoint('2024-05-06T07:23:09.123Z', {
+      acceptedIds: new Uint8Array(randomBytes(70_000)),
+    });
+    await store.set(smaller);
+    assert.deepEqual(await store.get(written.collector, written.scope), smaller);
+    const after = await client.getEntity<Record<string, unknown>>(written.collector, written.scope);
+    assert.deepEqual(
+      Object.keys(after).filter((key) => key.startsWith('AcceptedIds')),
+      ['AcceptedIds0', 'AcceptedIds1'],
+    );
+
+    // Monotonic: an earlier checkpoint leaves position and Ids; a later one without Ids clears them.
+    await store.set(checkpoint('2024-05-06T07:00:00Z', { acceptedIds: new Uint8Array([1]) }));
+    assert.deepEqual(await store.get(written.collector, written.scope), smaller);
+    const none = checkpoint('2024-05-06T07:38:09.123Z');
+    await store.set(none);
+    assert.deepEqual(await store.get(written.collector, written.scope), none);
+
+    await assert.rejects(
+      store.set(checkpoint('2024-05-06T08:00:00Z', { acceptedIds: new Uint8Array(maxAcceptedIdsBytes + 1) })),
+      /exceed the 640000 bytes a table entity can hold/,
+    );
+  });
+
+  it('carries the accepted Ids from run to run: 15-min runs re-read the overlap and send each event once', async () => {
+    const table = tableName();
+    const minute = 60_000;
+    const t0 = Date.parse('2026-11-23T12:00:00Z');
+    const policy: WindowPolicy = {
+      overlapMs: 10 * minute,
+      lagMs: 15 * minute,
+      initialLookbackMs: 60 * minute,
+      sliceMs: 60 * minute,
+      budgetMs: 20 * minute,
+      retentionMs: 30 * 24 * 60 * minute,
+    };
+    // A sign-in every 5 s, each 0 to 4 min late, as Graph answers a window: arrived ones, bounds inclusive.
+    const events = Array.from({ length: (3 * 60 * minute) / 5000 }, (_, i) => ({
+      id: randomUUID(),
+      timeMs: t0 - 60 * minute + i * 5000,
+      delayMs: ((i * 7919) % 240) * 1000,
+    }));
+    let clock = t0;
+    const collector: WindowedCollector<'EntraSignIns_CL'> = {
+      name: 'entra-signins',
+      table: 'EntraSignIns_CL',
+      identify: signInIdentity,
+      open: () =>
+        Promise.resolve({
+          scope: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+          async *read(window) {
+            await Promise.resolve();
+            for (const e of events) {
+              if (e.timeMs < window.start.getTime() || e.timeMs > window.end.getTime()) continue;
+              if (e.timeMs + e.delayMs > clock) continue;
+              const iso = new Date(e.timeMs).toISOString();
+              yield { TimeGenerated: iso, CreatedDateTime: iso, Id: e.id } as EntraSignInsRow;
+            }
+          },
+        }),
+    };
+    const { sink, rowsOf } = memorySink();
+    let end = 0;
+    for (let run = 0; run < 8; run++, clock += 15 * minute) {
+      const now = new Date(clock);
+      // A new store each run, as each timer invocation builds one.
+      const result = await runWindowedCollector({
+        collector,
+        checkpoints: storeFor(table),
+        sink,
+        log: silentLogger,
+        policy,
+        now: () => now,
+      });
+      end = result.window?.end.getTime() ?? end;
+    }
+    const sent = rowsOf('EntraSignIns_CL').map((row) => row.Id ?? '');
+    assert.equal(new Set(sent).size, sent.length, 'no sign-in sent twice');
+    const due = events.filter((e) => e.timeMs >= t0 - 60 * minute && e.timeMs <= end);
+    assert.equal(sent.length, due.length, 'every sign-in of the covered span sent');
+    const stored = await storeFor(table).get('entra-signins', '72f988bf-86f1-41af-91ab-2d7cd011db47');
+    assert.ok(stored?.acceptedIds);
+    assert.equal(
+      AcceptedIds.decode(stored.acceptedIds).size,
+      10 * 12 + 1,
+      '10 min of sign-ins, bounds included',
     );
   });
 

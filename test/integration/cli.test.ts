@@ -9,6 +9,7 @@ import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/gen
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
 import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from '../emulators/managedIdentity.js';
 import { startMoto, type MotoServer } from '../emulators/moto.js';
+import { pacingWindowForTests } from '../support/pacing.js';
 import { repoRoot } from '../support/paths.js';
 import { expectedKeys, realisticAccount, type ExpectedKey } from '../support/seedAccount.js';
 
@@ -116,7 +117,7 @@ describe('crosscloud-identity-monitor CLI', () => {
       {
         ...identity.env(),
         GRAPH_ENDPOINT: graph.endpoint,
-        GRAPH_PACING_WINDOW_MS: '11',
+        GRAPH_PACING_WINDOW_MS: String(pacingWindowForTests(1000)),
       },
     );
     assert.equal(result.code, 0, result.stderr);

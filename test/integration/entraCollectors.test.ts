@@ -291,6 +291,55 @@ describe('Entra collectors against the Graph emulator, Azurite and the ingestion
     });
   });
 
+  it('a 429 without Retry-After and a body cut mid-page are retried: the run succeeds, every sign-in delivered once', async () => {
+    // Six hours back, not seven: the first slice then holds sign-ins, so the cut comes in the middle of records.
+    await withEnv({ ...freshCheckpoints(), ENTRA_INITIAL_LOOKBACK_HOURS: '6' }, async () => {
+      const before = cloud.ingestion.accepted('EntraSignIns_CL').length;
+      const n = graph.requests.length;
+      // The run's first Graph request is answered 429 with no Retry-After; its retry gets a 200 whose body
+      // stops half-way (the connection dies); the retry after that gets the page.
+      graph.failNext({ status: 429, times: 1, path: '/v1.0/auditLogs/signIns' });
+      graph.cutNextBody({ times: 1, path: '/v1.0/auditLogs/signIns' });
+      const result = await run('entra-signins');
+      assert.equal(result.status, 'Succeeded');
+
+      const [throttled, cut, complete] = graph.requests.slice(n);
+      assert.ok(throttled && cut && complete);
+      assert.deepEqual([throttled.status, throttled.throttled], [429, true]);
+      assert.deepEqual([cut.status, cut.errorCode], [200, 'BodyCut']);
+      assert.ok(cut.returned > 0, 'the body was cut after some records');
+      assert.equal(complete.status, 200);
+      assert.equal(complete.errorCode, undefined);
+      assert.equal(result.throttled, 1);
+      const runRow = lastRunRow('entra-signins');
+      assert.equal(runRow.Throttled, 1);
+      assert.equal(runRow.ApiCalls, graph.requests.length - n, 'every attempt counted');
+
+      const rows = (cloud.ingestion.accepted('EntraSignIns_CL') as unknown as EntraSignInsRow[]).slice(
+        before,
+      );
+      assert.ok(runRow.WindowStart && runRow.WindowEnd);
+      const windowStart = Date.parse(runRow.WindowStart);
+      const expected = graph.ids(
+        'signIns',
+        new Date(windowStart),
+        new Date(Date.parse(runRow.WindowEnd) + 1),
+        ['interactiveUser'],
+      );
+      assertSameSet(new Set(rows.map((r) => r.Id ?? '')), expected, 'sign-ins of the window');
+      // Once: a sign-in may only come twice if it lies exactly on a slice boundary (both bounds inclusive).
+      const seen = new Set<string>();
+      for (const row of rows) {
+        const id = row.Id ?? '';
+        if (seen.has(id)) {
+          const onBoundary = (Date.parse(row.CreatedDateTime ?? '') - windowStart) % (30 * 60_000) === 0;
+          assert.ok(onBoundary, `${id} delivered twice`);
+        }
+        seen.add(id);
+      }
+    });
+  });
+
   it('a tenant without P1/P2 gets an error naming the licence and the fix', async () => {
     await withEnv(freshCheckpoints(), async () => {
       graph.nonPremiumTenant = true;

@@ -31,6 +31,9 @@ import {
   type SignInEventType,
 } from '../emulators/graph.js';
 import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from '../emulators/managedIdentity.js';
+import { newSourceStats, type SourceStats } from '../../src/run/collector.js';
+import { createGraphClient, type GraphClientOptions } from '../../src/sources/entra/graphClient.js';
+import { GraphRequestError } from '../../src/sources/entra/graphErrors.js';
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const FROM = new Date('2026-11-01T00:00:00Z');
@@ -655,9 +658,127 @@ describe('graph emulator: faults and permissions', () => {
   });
 });
 
+// The app's own Graph client (createGraphClient) against the faults Graph's throttling guidance says to retry:
+// a 429 that carries no Retry-After, and a connection that dies in the middle of a response body.
+describe('graph client: what Graph says to retry, it retries', () => {
+  let g: GraphEmulator;
+  const statusesSince = (n: number): number[] => g.requests.slice(n).map((r) => r.status);
+
+  beforeAll(async () => {
+    g = await startGraphEmulator({
+      identity: mi,
+      seed: 'client-retries',
+      signIns: { count: 400, from: FROM, to: TO },
+      audits: { count: 300, from: FROM, to: TO },
+      throttle: { limit: 100_000 },
+    });
+  });
+  afterEach(() => g.clearFaults());
+  afterAll(() => g.stop());
+
+  function graphClient(stats: SourceStats, retryOptions: GraphClientOptions['retryOptions']) {
+    return createGraphClient({
+      endpoint: g.endpoint,
+      audience: 'https://graph.microsoft.com',
+      credential,
+      pacing: { limit: 1_000, intervalMs: 1_000 },
+      stats,
+      retryOptions,
+    });
+  }
+
+  async function collect<T>(pages: AsyncGenerator<T[]>): Promise<T[]> {
+    const items: T[] = [];
+    for await (const page of pages) items.push(...page);
+    return items;
+  }
+
+  test('a 429 without Retry-After is retried with exponential backoff and counted as throttled', async () => {
+    g.failNext({ status: 429, times: 2, path: '/v1.0/auditLogs/signIns' });
+    const stats = newSourceStats();
+    // Backoff d = 200 ms, then 400 ms, each jittered into [d/2, d].
+    const graph = graphClient(stats, { maxRetries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 5_000 });
+    const n = g.requests.length;
+    const items = await collect(graph.pages<SignIn>('/v1.0/auditLogs/signIns?$top=1000'));
+    assertSameIds(items, g.ids('signIns', undefined, undefined, ['interactiveUser']));
+    assert.deepEqual(statusesSince(n), [429, 429, 200]);
+    assert.deepEqual(
+      g.requests.slice(n).map((r) => r.throttled),
+      [true, true, false],
+    );
+    assert.equal(stats.throttled, 2);
+    assert.equal(stats.apiCalls, 3);
+    const [first, second, third] = g.requests.slice(n).map((r) => r.at.getTime());
+    assert.ok(first !== undefined && second !== undefined && third !== undefined);
+    assert.ok(second - first >= 90, `first retry after ${second - first} ms, backoff at least 100 ms`);
+    assert.ok(third - second >= 190, `second retry after ${third - second} ms, backoff at least 200 ms`);
+  });
+
+  test('a body cut mid-response is retried, and the page arrives complete, exactly once', async () => {
+    g.cutNextBody({ path: '/v1.0/auditLogs/directoryAudits' });
+    const stats = newSourceStats();
+    const graph = graphClient(stats, { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 });
+    const n = g.requests.length;
+    const pages: DirectoryAudit[][] = [];
+    for await (const page of graph.pages<DirectoryAudit>('/v1.0/auditLogs/directoryAudits?$top=1000')) {
+      pages.push(page);
+    }
+    const [cut, retried] = g.requests.slice(n);
+    assert.ok(cut && retried);
+    assert.deepEqual([cut.status, cut.errorCode, retried.status], [200, 'BodyCut', 200]);
+    assert.ok(cut.returned > 0 && cut.returned < 300, `the cut came mid-page (${cut.returned} records sent)`);
+    assert.equal(pages.length, 1, 'one page, not a partial one and then a full one');
+    assertSameIds(pages.flat(), g.ids('directoryAudits'));
+    assert.equal(stats.apiCalls, 2);
+    assert.equal(stats.throttled, 0);
+  });
+
+  test('a 429 without Retry-After that persists fails after the retries, with an error that says so', async () => {
+    g.failNext({ status: 429, times: 10, path: '/v1.0/auditLogs/signIns' });
+    const stats = newSourceStats();
+    const graph = graphClient(stats, { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 });
+    const n = g.requests.length;
+    await assert.rejects(collect(graph.pages<SignIn>('/v1.0/auditLogs/signIns?$top=10')), (error) => {
+      assert.ok(error instanceof GraphRequestError, String(error));
+      assert.equal(error.status, 429);
+      assert.match(error.message, /answered HTTP 429 TooManyRequests/);
+      assert.match(error.message, /Still throttled after 4 attempts/);
+      assert.match(error.message, /no Retry-After/);
+      return true;
+    });
+    assert.deepEqual(statusesSince(n), [429, 429, 429, 429]);
+    assert.equal(stats.throttled, 4);
+    assert.equal(stats.apiCalls, 4);
+  });
+
+  test('a body cut on every attempt fails after the retries, saying the answer was cut off', async () => {
+    g.cutNextBody({ times: 10, path: '/v1.0/auditLogs/directoryAudits', afterRecords: 5 });
+    const stats = newSourceStats();
+    const graph = graphClient(stats, { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 });
+    const n = g.requests.length;
+    await assert.rejects(
+      collect(graph.pages<DirectoryAudit>('/v1.0/auditLogs/directoryAudits?$top=100')),
+      (error) => {
+        assert.ok(error instanceof GraphRequestError, String(error));
+        assert.match(error.message, /\/v1\.0\/auditLogs\/directoryAudits/);
+        assert.match(error.message, /3 attempts/);
+        assert.match(error.message, /cut off|before the end/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      g.requests.slice(n).map((r) => r.errorCode),
+      ['BodyCut', 'BodyCut', 'BodyCut'],
+    );
+  });
+});
+
 describe('graph emulator: throttling', () => {
   let g: GraphEmulator;
-  const TIME_SCALE = 20; // 10 s window -> 500 ms
+  // 10 s window -> 2.5 s. These tests need several requests inside one window: a burst of 8 (each with
+  // its TLS handshake) or 6 sequential pages. On a busy 2-core machine a request can take a few hundred
+  // ms, so a 500 ms window let requests slip into the next one and nothing was throttled.
+  const TIME_SCALE = 4;
 
   beforeAll(async () => {
     g = await startGraphEmulator({
@@ -756,7 +877,7 @@ describe('graph emulator: scale', () => {
 
   test(
     '250,000 sign-ins page through with bounded memory, each exactly once',
-    { timeout: 180_000 },
+    { timeout: 600_000 }, // a hang guard: on a loaded machine this takes minutes, not seconds
     async ({ annotate }) => {
       assert.equal(g.count('signIns'), COUNT);
       const client = new GraphClient({ maxRetries: 10 });

@@ -55,6 +55,15 @@ describe('access key rows', () => {
     assert.equal(row.DaysSinceLastUse, null);
   });
 
+  it('says when the credential report was generated, for report rows only', () => {
+    const reportTime = new Date('2026-11-23T03:12:00Z');
+    const fromReport = toAccessKeyRow({ ...key, credentialReportTime: reportTime }, snapshot);
+    assert.equal(fromReport.CredentialReportTime, '2026-11-23T03:12:00.000Z');
+    const fromApi = toAccessKeyRow({ ...key, source: 'api', credentialReportTime: reportTime }, snapshot);
+    assert.equal(fromApi.CredentialReportTime, null, 'DataSource = api: nothing came from a report');
+    assert.equal(toAccessKeyRow(key, snapshot).CredentialReportTime, null, 'time unknown');
+  });
+
   it('never reports negative ages under clock skew', () => {
     assert.equal(wholeDaysBetween(new Date('2026-01-02'), new Date('2026-01-01')), 0);
   });

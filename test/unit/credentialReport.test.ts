@@ -50,7 +50,7 @@ describe('credential report parsing', () => {
     assert.equal(root?.keys.length, 1);
   });
 
-  it('copes with quoted fields and unexpected extra columns', async () => {
+  it('copes with quoted fields, unexpected extra columns, a byte-order mark and no user rows', async () => {
     const csv = [
       `${header},some_future_column`,
       '"o\'brien,jr",arn:aws:iam::123456789012:user/x,2018-05-06T07:08:09+00:00,false,N/A,N/A,N/A,false,' +
@@ -58,6 +58,8 @@ describe('credential report parsing', () => {
     ].join('\n');
     const users = await parseCredentialReport(csv);
     assert.equal(users.get("o'brien,jr")?.keys.length, 1);
+    assert.equal((await parseCredentialReport(`\uFEFF${csv}`)).get("o'brien,jr")?.keys.length, 1);
+    assert.equal((await parseCredentialReport(`${header}\n`)).size, 0, 'an account without users');
   });
 
   it('refuses a report without the columns it needs, so the run falls back to API calls', async () => {
@@ -70,4 +72,46 @@ describe('credential report parsing', () => {
       },
     );
   });
+
+  const row = (user: string, keySlot1: string) =>
+    `${user},arn:aws:iam::123456789012:user/${user},2018-05-06T07:08:09+00:00,false,N/A,N/A,N/A,false,` +
+    `${keySlot1},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A`;
+  const alice = row('alice', 'true,2019-01-02T03:04:05+00:00,N/A,N/A,N/A');
+
+  // Each of these once failed the run, or worse, made users with keys look keyless.
+  const unusable: [string, string, RegExp][] = [
+    [
+      'a row wider than the header',
+      [header, alice, `${row('bob', 'false,N/A,N/A,N/A,N/A')},extra`].join('\n'),
+      /not a CSV we can read \(CSV_RECORD_INCONSISTENT_COLUMNS/,
+    ],
+    [
+      'a row narrower than the header',
+      [header, alice.split(',').slice(0, 10).join(',')].join('\n'),
+      /CSV_RECORD_INCONSISTENT_COLUMNS/,
+    ],
+    ['an unclosed quote', [header, `"alice,${alice.slice(6)}`].join('\n'), /not a CSV we can read/],
+    ['JSON', '{"Users": [{"UserName": "alice"}]}', /not a CSV we can read \(INVALID_OPENING_QUOTE/],
+    ['a header and nothing it needs', 'user,arn,mfa_active\n', /lacks columns user_creation_time/],
+    ['nothing but blank lines', '\n\n  \n', /the credential report is empty/],
+    [
+      'a rotation date that is not a date',
+      [header, row('alice', 'true,last tuesday,N/A,N/A,N/A')].join('\n'),
+      /row 1 of the credential report has access_key_1_last_rotated neither a date nor N\/A/,
+    ],
+    [
+      'an MFA flag that is not a flag',
+      [header, alice.replace(',false,true,2019', ',yes,true,2019')].join('\n'),
+      /row 1 .* mfa_active neither true nor false/,
+    ],
+  ];
+  for (const [what, csv, reason] of unusable) {
+    it(`refuses ${what} as unusable (the run falls back), saying why`, async () => {
+      await assert.rejects(parseCredentialReport(csv), (error: unknown) => {
+        assert.ok(error instanceof CredentialReportUnavailableError, `${String(error)}`);
+        assert.match(error.message, reason);
+        return true;
+      });
+    });
+  }
 });

@@ -146,6 +146,33 @@ describe('fileCheckpointStore', () => {
     }
   });
 
+  it('keeps the accepted Ids with the position, replaces them with it, and drops them when a set has none', async () => {
+    const file = freshFile();
+    const store = fileCheckpointStore(file);
+    const acceptedIds = new Uint8Array(Array.from({ length: 1001 }, (_, i) => (i * 37) % 256));
+    const written = checkpoint('2024-05-06T07:08:09.123Z', { acceptedIds });
+    await store.set(written);
+    assert.deepEqual(await fileCheckpointStore(file).get(written.collector, written.scope), written);
+    const stored = JSON.parse(await readFile(file, 'utf8')) as { checkpoints: { acceptedIds?: string }[] };
+    assert.equal(stored.checkpoints[0]?.acceptedIds, Buffer.from(acceptedIds).toString('base64'));
+    assert.deepEqual(await store.list(written.collector), [written]);
+
+    // Monotonic like the position: an earlier checkpoint leaves both.
+    await store.set(checkpoint('2024-05-06T07:00:00Z', { acceptedIds: new Uint8Array([1]) }));
+    assert.deepEqual(await store.get(written.collector, written.scope), written);
+
+    const later = checkpoint('2024-05-06T07:30:00Z');
+    await store.set(later);
+    assert.deepEqual(await store.get(written.collector, written.scope), later, 'no Ids: none kept');
+    assert.doesNotMatch(await readFile(file, 'utf8'), /acceptedIds/);
+
+    await writeFile(
+      file,
+      '{"version":1,"checkpoints":[{"collector":"a","scope":"b","position":"2024-01-01T00:00:00Z","runId":"r","updatedAt":"2024-01-01T00:00:00Z","acceptedIds":7}]}',
+    );
+    await assert.rejects(store.get('a', 'b'), /checkpoints\[0\]\.acceptedIds is not base64/);
+  });
+
   it('rejects invalid dates', async () => {
     const store = fileCheckpointStore(freshFile());
     await assert.rejects(store.set(checkpoint('not a date')), /position is not a valid Date/);

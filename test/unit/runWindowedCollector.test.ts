@@ -3,6 +3,7 @@ import { describe, it } from 'vitest';
 import { silentLogger } from '../../src/run/logger.js';
 import type { TimeWindow } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
+import { AcceptedIds } from '../../src/state/acceptedIds.js';
 import type { WindowPolicy, WindowedCollector } from '../../src/run/windowedCollector.js';
 import type { RecordSink } from '../../src/sinks/sink.js';
 import type { Checkpoint, CheckpointStore } from '../../src/state/checkpointStore.js';
@@ -43,9 +44,16 @@ function everyMinuteCollector(reads: TimeWindow[]): WindowedCollector<'EntraAudi
   };
 }
 
-function memoryCheckpoints(initial?: Date, failSetTimes = 0) {
+function memoryCheckpoints(initial?: Date, failSetTimes = 0, acceptedIds?: Uint8Array) {
   let stored: Checkpoint | undefined = initial
-    ? { collector: 'test-audits', scope: 'tenant-1', position: initial, runId: 'old', updatedAt: initial }
+    ? {
+        collector: 'test-audits',
+        scope: 'tenant-1',
+        position: initial,
+        runId: 'old',
+        updatedAt: initial,
+        ...(acceptedIds ? { acceptedIds } : {}),
+      }
     : undefined;
   let failures = failSetTimes;
   const store: CheckpointStore = {
@@ -61,7 +69,7 @@ function memoryCheckpoints(initial?: Date, failSetTimes = 0) {
       return Promise.resolve();
     },
   };
-  return { store, position: () => stored?.position };
+  return { store, position: () => stored?.position, stored: () => stored };
 }
 
 function memorySink(failAfterBatches = Infinity) {
@@ -205,5 +213,291 @@ describe('windowed runs and checkpoints', () => {
       policy: { ...policy, budgetMs: 0 },
     });
     assert.match(past.warnings.join('\n'), /older than the source's 30.0-day retention: .* lost/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Not sending the overlap twice: the checkpoint remembers the Ids accepted in it
+// ---------------------------------------------------------------------------------------------------
+
+/** An event in the source: there from `arrivalMs` on (Graph's late arrival), at its own event time. */
+interface SourceEvent {
+  readonly id: string;
+  readonly timeMs: number;
+  readonly arrivalMs: number;
+}
+
+/**
+ * A source that, like Graph, answers a window (both bounds inclusive) with the events of that event
+ * time that have arrived by the run's clock, and identifies its rows by Id and event time.
+ */
+function arrivingCollector(
+  events: readonly SourceEvent[],
+  clock: () => number,
+): WindowedCollector<'EntraAuditLogs_CL'> {
+  return {
+    name: 'test-audits',
+    table: 'EntraAuditLogs_CL',
+    identify: (row) =>
+      row.Id && row.ActivityDateTime ? { id: row.Id, timeMs: Date.parse(row.ActivityDateTime) } : undefined,
+    open: () =>
+      Promise.resolve({
+        scope: 'tenant-1',
+        async *read(window: TimeWindow) {
+          await Promise.resolve();
+          for (const event of events) {
+            if (event.timeMs < window.start.getTime() || event.timeMs > window.end.getTime()) continue;
+            if (event.arrivalMs > clock()) continue;
+            const iso = new Date(event.timeMs).toISOString();
+            yield { TimeGenerated: iso, ActivityDateTime: iso, Id: event.id } as EntraAuditLogsRow;
+          }
+        },
+      }),
+  };
+}
+
+/** How many times the sink accepted each Id. */
+function deliveries(...sinks: { rowsOf: ReturnType<typeof keepingSink>['rowsOf'] }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const sink of sinks) {
+    for (const row of sink.rowsOf('EntraAuditLogs_CL'))
+      counts.set(row.Id ?? '', (counts.get(row.Id ?? '') ?? 0) + 1);
+  }
+  return counts;
+}
+
+const quarterHour = 15 * minute;
+
+/** Runs the collector every 15 min from `firstRun`, `count` times, into one sink; returns the run results. */
+async function everyQuarterHour(options: {
+  events: readonly SourceEvent[];
+  checkpoints: CheckpointStore;
+  sink: RecordSink;
+  firstRun: number;
+  count: number;
+}) {
+  let at = options.firstRun;
+  const collector = arrivingCollector(options.events, () => at);
+  const results = [];
+  for (let k = 0; k < options.count; k++, at += quarterHour) {
+    const runAt = new Date(at);
+    results.push(
+      await runWindowedCollector({
+        collector,
+        checkpoints: options.checkpoints,
+        sink: options.sink,
+        log: silentLogger,
+        policy,
+        batchSize: 25,
+        now: () => runAt,
+      }),
+    );
+  }
+  return results;
+}
+
+/** An event every `stepMs` in [fromMs, toMs), each `delayMs(i)` late. */
+function eventsEvery(stepMs: number, fromMs: number, toMs: number, delayMs: (i: number) => number) {
+  const events: SourceEvent[] = [];
+  for (let t = fromMs, i = 0; t < toMs; t += stepMs, i++) {
+    events.push({ id: `e${i}-${t}`, timeMs: t, arrivalMs: t + delayMs(i) });
+  }
+  return events;
+}
+
+describe('the overlap is re-read, not re-sent', () => {
+  const t0 = runTime.getTime();
+
+  it('in a steady state of 15-min runs, every event is sent exactly once', async () => {
+    // Every 20 s, 0–4 min late; the checkpoint exists (an earlier version wrote it, without Ids).
+    const events = eventsEvery(
+      20_000,
+      t0 - 2 * 3_600_000,
+      t0 + 4 * 3_600_000,
+      (i) => ((i * 7919) % 240) * 1000,
+    );
+    const checkpoints = memoryCheckpoints(new Date(t0 - policy.lagMs));
+    const memory = keepingSink();
+    const results = await everyQuarterHour({
+      events,
+      checkpoints: checkpoints.store,
+      sink: memory.sink,
+      firstRun: t0,
+      count: 12,
+    });
+    assert.ok(results.every((r) => r.status === 'Succeeded'));
+
+    const sent = deliveries(memory);
+    const last = results.at(-1)?.window?.end.getTime() ?? 0;
+    const due = events.filter((e) => e.timeMs >= t0 - policy.lagMs - policy.overlapMs && e.timeMs <= last);
+    const twice = [...sent].filter(([, count]) => count > 1);
+    assert.deepEqual(twice, [], 'no event sent twice');
+    assert.deepEqual(
+      due.filter((e) => !sent.has(e.id)).map((e) => e.id),
+      [],
+      'no event lost',
+    );
+    const sentCount = memory.rowsOf('EntraAuditLogs_CL').length;
+    assert.equal(sentCount, sent.size);
+    // The remembered Ids are bounded by the overlap: 10 min of one event per 20 s, not the whole history.
+    const { acceptedIds } = checkpoints.stored() ?? {};
+    assert.ok(acceptedIds);
+    const remembered = AcceptedIds.decode(acceptedIds);
+    assert.ok(remembered.size > 0 && remembered.size <= 31, `${remembered.size} Ids remembered`);
+  });
+
+  it('events up to lag + overlap (25 min) late still arrive, once', async () => {
+    // One event a minute, each exactly 25 min late, among punctual ones every 10 s.
+    const late = eventsEvery(minute, t0, t0 + 2 * 3_600_000, () => 25 * minute).map((e) => ({
+      ...e,
+      id: `late-${e.id}`,
+    }));
+    const onTime = eventsEvery(10_000, t0 - 3_600_000, t0 + 3 * 3_600_000, () => 0);
+    const checkpoints = memoryCheckpoints(new Date(t0 - policy.lagMs));
+    const memory = keepingSink();
+    await everyQuarterHour({
+      events: [...late, ...onTime],
+      checkpoints: checkpoints.store,
+      sink: memory.sink,
+      firstRun: t0,
+      count: 14,
+    });
+
+    const sent = deliveries(memory);
+    for (const event of late) assert.equal(sent.get(event.id), 1, `${event.id} (25 min late) sent once`);
+    assert.deepEqual(
+      [...sent].filter(([, count]) => count > 1),
+      [],
+      'no event sent twice',
+    );
+  });
+
+  it('the remembered Ids stay where they are when the sink fails; the next run sends what was not accepted', async () => {
+    const events = eventsEvery(10_000, t0 - 3_600_000, t0 + 3_600_000, () => 0);
+    const checkpoints = memoryCheckpoints(new Date(t0 - policy.lagMs));
+    const first = keepingSink();
+    await everyQuarterHour({
+      events,
+      checkpoints: checkpoints.store,
+      sink: first.sink,
+      firstRun: t0,
+      count: 1,
+    });
+    const before = checkpoints.stored();
+    assert.ok(before?.acceptedIds && before.acceptedIds.length > 1, 'the first run remembered the overlap');
+
+    const failing = memorySink(2); // two batches of 25 accepted, then ingestion fails
+    await assert.rejects(
+      everyQuarterHour({
+        events,
+        checkpoints: checkpoints.store,
+        sink: failing.sink,
+        firstRun: t0 + quarterHour,
+        count: 1,
+      }),
+      /ingestion 503/,
+    );
+    assert.equal(failing.rowsOf('EntraAuditLogs_CL').length, 50, 'part of the slice was accepted');
+    assert.deepEqual(checkpoints.stored(), before, 'position and remembered Ids unchanged');
+
+    const third = keepingSink();
+    const [result] = await everyQuarterHour({
+      events,
+      checkpoints: checkpoints.store,
+      sink: third.sink,
+      firstRun: t0 + quarterHour,
+      count: 1,
+    });
+    const end = result?.window?.end.getTime() ?? 0;
+    const all = deliveries(first, failing, third);
+    const due = events.filter((e) => e.timeMs >= t0 - policy.lagMs - policy.overlapMs && e.timeMs <= end);
+    assert.deepEqual(
+      due.filter((e) => !all.has(e.id)).map((e) => e.id),
+      [],
+      'nothing lost',
+    );
+    const again = [...deliveries(third).keys()].filter((id) => deliveries(first).has(id));
+    assert.deepEqual(again, [], 'what the first run delivered is not sent again');
+  });
+
+  it('a dry run (the store wrapped read-only) skips the remembered Ids and writes nothing', async () => {
+    const events = eventsEvery(10_000, t0 - 3_600_000, t0 + 3_600_000, () => 0);
+    const checkpoints = memoryCheckpoints(new Date(t0 - policy.lagMs));
+    const first = keepingSink();
+    await everyQuarterHour({
+      events,
+      checkpoints: checkpoints.store,
+      sink: first.sink,
+      firstRun: t0,
+      count: 1,
+    });
+    const before = checkpoints.stored();
+    assert.ok(before?.acceptedIds, 'the first run remembered the overlap');
+
+    // What the composition root does for --dry-run: reads go through, writes go nowhere.
+    const readOnly: CheckpointStore = { ...checkpoints.store, set: () => Promise.resolve() };
+    const dry = keepingSink();
+    await everyQuarterHour({
+      events,
+      checkpoints: readOnly,
+      sink: dry.sink,
+      firstRun: t0 + quarterHour,
+      count: 1,
+    });
+    assert.ok(dry.rowsOf('EntraAuditLogs_CL').length > 0);
+    const again = [...deliveries(dry).keys()].filter((id) => deliveries(first).has(id));
+    assert.deepEqual(again, [], 'the state was read');
+    assert.equal(checkpoints.stored(), before, 'and not written');
+  });
+
+  it('unreadable remembered Ids are a warning: everything re-read is sent, nothing lost', async () => {
+    const events = eventsEvery(10_000, t0 - 3_600_000, t0 + 3_600_000, () => 0);
+    const checkpoints = memoryCheckpoints(new Date(t0 - policy.lagMs), 0, new Uint8Array([1, 0, 0]));
+    const memory = keepingSink();
+    const [result] = await everyQuarterHour({
+      events,
+      checkpoints: checkpoints.store,
+      sink: memory.sink,
+      firstRun: t0,
+      count: 1,
+    });
+    assert.match(result?.warnings.join('\n') ?? '', /accepted Ids cannot be read .*sent again/);
+    const sent = deliveries(memory);
+    for (const e of events.filter(
+      (e) => e.timeMs >= t0 - policy.lagMs - policy.overlapMs && e.timeMs <= t0 - policy.lagMs,
+    ))
+      assert.ok(sent.has(e.id));
+    assert.ok(checkpoints.stored()?.acceptedIds, 'and the run remembers its own');
+  });
+
+  it('a backfill (explicit window) sends everything and leaves the remembered Ids alone', async () => {
+    const events = eventsEvery(10_000, t0 - 3_600_000, t0 + 3_600_000, () => 0);
+    const checkpoints = memoryCheckpoints(new Date(t0 - policy.lagMs));
+    await everyQuarterHour({
+      events,
+      checkpoints: checkpoints.store,
+      sink: keepingSink().sink,
+      firstRun: t0,
+      count: 1,
+    });
+    const before = checkpoints.stored();
+    assert.ok(before?.acceptedIds, 'the scheduled run remembered its overlap');
+    const memory = keepingSink();
+    const window = { start: new Date(t0 - 30 * minute), end: new Date(t0 - 15 * minute) };
+    await runWindowedCollector({
+      collector: arrivingCollector(events, () => t0),
+      checkpoints: checkpoints.store,
+      sink: memory.sink,
+      log: silentLogger,
+      policy,
+      now: () => runTime,
+      explicitWindow: window,
+    });
+    assert.equal(
+      memory.rowsOf('EntraAuditLogs_CL').length,
+      15 * 6 + 1,
+      'every event of the window, bounds included',
+    );
+    assert.equal(checkpoints.stored(), before);
   });
 });

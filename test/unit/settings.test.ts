@@ -17,7 +17,14 @@ const validFunctionEnv = {
 };
 
 function load(env: Record<string, string | undefined>, host: Host = 'function', dryRun = false) {
-  return loadSettings({ env, host, dryRun, needs: { aws: true }, credentialFor: () => unusedCredential });
+  return loadSettings({
+    env,
+    host,
+    dryRun,
+    needs: { aws: true },
+    schedule: { setting: 'AWS_ACCESS_KEYS_SCHEDULE', default: '0 0 6 * * *' },
+    credentialFor: () => unusedCredential,
+  });
 }
 
 async function problemsOf(env: Record<string, string | undefined>, host: Host = 'function') {
@@ -39,7 +46,7 @@ describe('settings', () => {
     });
     assert.equal(settings.accessKeyIdMode, 'masked');
     assert.equal(settings.aws.concurrency, 8);
-    assert.equal(settings.schedules.awsAccessKeys, '0 0 6 * * *');
+    assert.equal(settings.schedule, '0 0 6 * * *');
     assert.equal(settings.logsIngestion?.dcrImmutableId, validFunctionEnv.LOGS_INGESTION_DCR_ID);
   });
 
@@ -117,7 +124,7 @@ describe('settings', () => {
   it('accepts valid NCRONTAB variants', async () => {
     for (const schedule of ['0 */30 * * * *', '0 0 6 * * MON-FRI', '0 15 2 1,15 JAN-DEC *']) {
       const { settings } = await load({ ...validFunctionEnv, AWS_ACCESS_KEYS_SCHEDULE: schedule });
-      assert.equal(settings.schedules.awsAccessKeys, schedule);
+      assert.equal(settings.schedule, schedule);
     }
   });
 
@@ -155,7 +162,13 @@ describe('Entra settings', () => {
     AzureWebJobsStorage__tableServiceUri: 'https://stexample.table.core.windows.net',
   };
   function loadEntra(env: Record<string, string | undefined>, host: Host = 'function') {
-    return loadSettings({ env, host, needs: { entra: true }, credentialFor: () => unusedCredential });
+    return loadSettings({
+      env,
+      host,
+      needs: { entra: true },
+      schedule: { setting: 'ENTRA_SIGNINS_SCHEDULE', default: '0 */15 * * * *' },
+      credentialFor: () => unusedCredential,
+    });
   }
 
   it('needs neither AWS settings nor Key Vault, and has documented defaults', async () => {
@@ -177,7 +190,7 @@ describe('Entra settings', () => {
       tableServiceUri: 'https://stexample.table.core.windows.net',
       tableName: 'checkpoints',
     });
-    assert.equal(settings.schedules.entraSignIns, '0 */15 * * * *');
+    assert.equal(settings.schedule, '0 */15 * * * *');
   });
 
   it('reads every sign-in event type, in any order, without duplicates', async () => {
@@ -223,9 +236,26 @@ describe('Entra settings', () => {
     ['GRAPH_PACING_WINDOW_MS', '0', /integer from 1 to 600000/],
     ['RUN_TIME_BUDGET_MINUTES', '9999', /integer from 1 to 600/],
     ['ENTRA_SIGNINS_SCHEDULE', '*/15 * * * *', /six fields/],
-    ['ENTRA_AUDITS_SCHEDULE', '0 0 0 32 * *', /day "32" outside 1-31/],
     ['CHECKPOINT_TABLE', 'my-table', /Azure table name/],
   ];
+  it("checks the running collector's schedule only: another's bad schedule never fails it", async () => {
+    const bad = { ENTRA_AUDITS_SCHEDULE: '0 0 0 32 * *', AWS_ACCESS_KEYS_SCHEDULE: 'daily' };
+    const { settings } = await loadEntra({ ...entraEnv, ...bad });
+    assert.equal(settings.schedule, '0 */15 * * * *');
+    const audits = await loadSettings({
+      env: { ...entraEnv, ...bad },
+      host: 'function',
+      needs: { entra: true },
+      schedule: { setting: 'ENTRA_AUDITS_SCHEDULE', default: '0 5-59/15 * * * *' },
+      credentialFor: () => unusedCredential,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(audits instanceof SettingsError);
+    assert.match(audits.message, /ENTRA_AUDITS_SCHEDULE .*day "32" outside 1-31/);
+  });
+
   for (const [name, value, expected] of malformed) {
     it(`rejects ${name}="${value}"`, async () => {
       const result = await loadEntra({ ...entraEnv, [name]: value }).then(

@@ -19,6 +19,8 @@ export interface AccessKeyFacts {
   readonly mfaActive: boolean | undefined;
   readonly passwordEnabled: boolean | undefined;
   readonly source: AccessKeyDataSource;
+  /** When IAM generated the credential report the last use came from; undefined for `api`. */
+  readonly credentialReportTime?: Date;
 }
 
 export interface Snapshot {
@@ -56,6 +58,8 @@ export function toAccessKeyRow(key: AccessKeyFacts, snapshot: Snapshot): AWSIAMA
     MfaActive: key.mfaActive ?? null,
     PasswordEnabled: key.passwordEnabled ?? null,
     DataSource: key.source,
+    CredentialReportTime:
+      key.source === 'credential-report' ? (key.credentialReportTime?.toISOString() ?? null) : null,
   };
 }
 

@@ -2,7 +2,7 @@ import { IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Pluggable } from '@smithy/types';
 import { pMapIterable } from 'p-map';
 import type { AccessKeyIdMode } from '../../config/settings.js';
@@ -52,6 +52,11 @@ export interface AwsAccessKeysCollectorOptions {
   readonly organization?: OrganizationMode;
   readonly route?: InventoryOptions['route'];
   readonly reportWait?: InventoryOptions['reportWait'];
+  /**
+   * CREDENTIAL_REPORT_MAX_AGE_MINUTES in ms (default 15 min): a credential report older than this is not
+   * trusted to show which users have no key, so ListAccessKeys asks about those users too.
+   */
+  readonly credentialReportMaxAgeMs?: number;
   /** Throttling is expected at scale: adaptive retry slows down instead of failing. */
   readonly maxAttempts?: number;
 }
@@ -66,7 +71,9 @@ export function awsAccessKeysCollector(
     name: awsAccessKeysCollectorName,
     table: 'AWSIAMAccessKeys_CL',
     read(context) {
-      const hub = options.credentialsFor(context);
+      // Every client of the run (Organizations, each member account's STS, IAM) shares one hub session.
+      const provided = options.credentialsFor(context);
+      const hub = provided && memoizeCredentials(provided);
       if (!options.organization) return inventoryAccount(options, hub, undefined, context);
       const read: string[] = [];
       inventoried.set(context.stats, read);
@@ -212,7 +219,9 @@ async function* inventoryAccount(
       concurrency: options.concurrency,
       route: options.route,
       reportWait: options.reportWait,
-      onFallback: (reason) => context.stats.warnings.push(`account ${snapshot.accountId}: ${reason}`),
+      reportMaxAgeMs: options.credentialReportMaxAgeMs,
+      runStart: context.startTime,
+      onWarning: (warning) => context.stats.warnings.push(`account ${snapshot.accountId}: ${warning}`),
     });
     for await (const key of keys) yield toAccessKeyRow(key, snapshot);
   } finally {
@@ -230,6 +239,41 @@ function clientConfig(
     credentials,
     retryMode: 'adaptive',
     maxAttempts: options.maxAttempts ?? 10,
+  };
+}
+
+/** The SDK refreshes its clients' credentials 5 min before they expire; refresh a little earlier. */
+const refreshBeforeExpiryMs = 6 * 60_000;
+
+/**
+ * One set of credentials for every client of a run, instead of one AssumeRoleWithWebIdentity per
+ * client (each member account's role chaining has its own STS client). Refreshed once they are within
+ * 6 minutes of expiry; concurrent callers share one request; a failed request is not remembered.
+ */
+export function memoizeCredentials(
+  provider: AwsCredentialIdentityProvider,
+  clock: () => number = Date.now,
+): AwsCredentialIdentityProvider {
+  let current: Promise<AwsCredentialIdentity> | undefined;
+  let expiration: number | undefined;
+  return async () => {
+    if (
+      current === undefined ||
+      (expiration !== undefined && expiration - clock() <= refreshBeforeExpiryMs)
+    ) {
+      const request = provider();
+      current = request;
+      expiration = undefined;
+      request.then(
+        (identity) => {
+          if (current === request) expiration = identity.expiration?.getTime();
+        },
+        () => {
+          if (current === request) current = undefined;
+        },
+      );
+    }
+    return current;
   };
 }
 

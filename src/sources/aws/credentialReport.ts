@@ -4,7 +4,7 @@ import {
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { WaiterState, checkExceptions, createWaiter } from '@smithy/util-waiter';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { hasAwsErrorCode } from './awsErrors.js';
 
 /** One access-key slot of a report row; IAM users have at most two. */
@@ -77,6 +77,12 @@ export async function fetchCredentialReport(
       const response = await iam.send(new GetCredentialReportCommand({}));
       if (!response.Content)
         throw new CredentialReportUnavailableError('GetCredentialReport returned no content');
+      const format: string | undefined = response.ReportFormat;
+      if (format !== undefined && format !== 'text/csv') {
+        throw new CredentialReportUnavailableError(
+          `the credential report is in format ${format.slice(0, 40)}, not text/csv`,
+        );
+      }
       const users = await parseCredentialReport(Buffer.from(response.Content).toString('utf8'));
       return { generatedTime: response.GeneratedTime, users };
     } catch (error) {
@@ -129,36 +135,74 @@ function unavailableIfDenied(error: unknown): unknown {
   return error;
 }
 
-/** Parses the report CSV (real CSV parser: user names may contain commas) into rows by user name. */
+/**
+ * Parses the report CSV (real CSV parser: user names may contain commas) into rows by user name. A
+ * report that is not CSV, lacks a column we read, has rows of another width than its header, or holds a
+ * value that would decide wrongly whether a user has keys, is refused with
+ * CredentialReportUnavailableError: the run then falls back to per-key calls rather than miss keys.
+ */
 export async function parseCredentialReport(csv: string): Promise<Map<string, ReportUser>> {
   const users = new Map<string, ReportUser>();
-  const parser = parse(csv, { columns: true, skip_empty_lines: true, trim: true });
-  let checkedHeader = false;
-  for await (const record of parser as AsyncIterable<Record<string, string | undefined>>) {
-    if (!checkedHeader) {
-      const missing = requiredColumns.filter((column) => !(column in record));
-      if (missing.length > 0) {
-        throw new CredentialReportUnavailableError(
-          `the credential report lacks columns ${missing.join(', ')}`,
-        );
-      }
-      checkedHeader = true;
+  let header: readonly string[] | undefined;
+  const parser = parse(csv, {
+    bom: true,
+    columns: (names: string[]) => {
+      header = names;
+      return names;
+    },
+    skip_empty_lines: true,
+    trim: true,
+  });
+  let row = 0;
+  try {
+    for await (const record of parser as AsyncIterable<Record<string, string | undefined>>) {
+      if (row === 0) checkHeader(header);
+      row += 1;
+      const user = reportUser(record, row);
+      users.set(user.user, user);
     }
-    const user = reportUser(record);
-    users.set(user.user, user);
+  } catch (error) {
+    if (error instanceof CsvError) {
+      // csv-parse messages name the line and the widths; the report holds no secrets.
+      throw new CredentialReportUnavailableError(
+        `the credential report is not a CSV we can read (${error.code}: ${error.message.split('\n')[0]?.slice(0, 200) ?? ''})`,
+      );
+    }
+    throw error;
   }
+  if (row === 0) checkHeader(header);
   return users;
 }
 
-function reportUser(record: Record<string, string | undefined>): ReportUser {
+function checkHeader(header: readonly string[] | undefined): void {
+  if (header === undefined) throw new CredentialReportUnavailableError('the credential report is empty');
+  const missing = requiredColumns.filter((column) => !header.includes(column));
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 5).join(', ');
+    const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
+    throw new CredentialReportUnavailableError(`the credential report lacks columns ${shown}${more}`);
+  }
+}
+
+function reportUser(record: Record<string, string | undefined>, row: number): ReportUser {
+  const user = record.user ?? '';
+  if (user === '')
+    throw new CredentialReportUnavailableError(`row ${row} of the credential report has no user`);
   const keys: ReportKeySlot[] = [];
   for (const slot of [1, 2] as const) {
-    const lastRotated = reportDate(record[`access_key_${slot}_last_rotated`]);
-    // A slot exists when the key does: it has a rotation date (active or not).
+    // A slot exists when the key does: it has a rotation date (active or not). A value that is neither a
+    // date nor a no-value marker would make a user with a key look keyless, so it makes the report unusable.
+    const rotated = `access_key_${slot}_last_rotated`;
+    const lastRotated = reportDate(record[rotated]);
+    if (lastRotated === undefined && reportText(record[rotated]) !== undefined) {
+      throw new CredentialReportUnavailableError(
+        `row ${row} of the credential report has ${rotated} neither a date nor N/A`,
+      );
+    }
     if (lastRotated === undefined) continue;
     keys.push({
       slot,
-      active: record[`access_key_${slot}_active`] === 'true',
+      active: reportFlag(record, `access_key_${slot}_active`, row),
       lastRotated,
       lastUsedDate: reportDate(record[`access_key_${slot}_last_used_date`]),
       lastUsedRegion: reportText(record[`access_key_${slot}_last_used_region`]),
@@ -167,13 +211,21 @@ function reportUser(record: Record<string, string | undefined>): ReportUser {
   }
   const password = record.password_enabled;
   return {
-    user: record.user ?? '',
+    user,
     arn: record.arn ?? '',
     userCreationTime: reportDate(record.user_creation_time),
     passwordEnabled: password === 'true' ? true : password === 'false' ? false : undefined,
-    mfaActive: record.mfa_active === 'true',
+    mfaActive: reportFlag(record, 'mfa_active', row),
     keys,
   };
+}
+
+function reportFlag(record: Record<string, string | undefined>, column: string, row: number): boolean {
+  const value = record[column];
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new CredentialReportUnavailableError(
+    `row ${row} of the credential report has ${column} neither true nor false`,
+  );
 }
 
 /** `N/A`, `no_information`, `not_supported` and blanks all mean "no value". */

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
-import type { WindowedCollector } from '../../run/windowedCollector.js';
+import type { EventIdentity, WindowedCollector } from '../../run/windowedCollector.js';
 import type { TimeWindow } from '../../run/runCollector.js';
+import type { EntraAuditLogsRow, EntraSignInsRow } from '../../tables/generated.js';
 import { createGraphClient, type GraphClientOptions } from './graphClient.js';
 import type { GraphDirectoryAudit, GraphSignIn } from './graphTypes.js';
 import { toAuditRow, toSignInRow, type SignInEventType } from './rows.js';
@@ -26,6 +27,22 @@ function query(filter: string): string {
   return `?$filter=${encodeURIComponent(filter)}&$top=1000`;
 }
 
+/** A sign-in is its Graph `id`, at its `createdDateTime` (the time the query filters on). */
+export function signInIdentity(row: EntraSignInsRow): EventIdentity | undefined {
+  return identity(row.Id, row.CreatedDateTime);
+}
+
+/** A directory audit is its Graph `id`, at its `activityDateTime` (the time the query filters on). */
+export function auditIdentity(row: EntraAuditLogsRow): EventIdentity | undefined {
+  return identity(row.Id, row.ActivityDateTime);
+}
+
+function identity(id: string | null, time: string | null): EventIdentity | undefined {
+  if (id === null || id === '' || time === null) return undefined;
+  const timeMs = Date.parse(time);
+  return Number.isNaN(timeMs) ? undefined : { id, timeMs };
+}
+
 /**
  * Sign-ins from /auditLogs/signIns. Interactive only: v1.0. Any other event type: the beta endpoint,
  * filtered on `signInEventTypes`, each row carrying its type.
@@ -37,6 +54,7 @@ export function entraSignInsCollector(
   return {
     name: entraSignInsCollectorName,
     table: 'EntraSignIns_CL',
+    identify: signInIdentity,
     async open(context) {
       const graph = createGraphClient({ ...options, stats: context.stats });
       const tenantId = await tenantOfToken(options.credential, graph.scope);
@@ -66,6 +84,7 @@ export function entraAuditsCollector(options: GraphSourceOptions): WindowedColle
   return {
     name: entraAuditsCollectorName,
     table: 'EntraAuditLogs_CL',
+    identify: auditIdentity,
     async open(context) {
       const graph = createGraphClient({ ...options, stats: context.stats });
       const tenantId = await tenantOfToken(options.credential, graph.scope);

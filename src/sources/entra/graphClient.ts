@@ -1,14 +1,19 @@
 import type { TokenCredential } from '@azure/core-auth';
 import {
   bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
   createHttpHeaders,
   createPipelineFromOptions,
   createPipelineRequest,
+  isRestError,
+  RestError,
+  retryPolicy,
   type HttpClient,
   type Pipeline,
   type PipelinePolicy,
+  type PipelineRequest,
   type PipelineResponse,
-  createDefaultHttpClient,
+  type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import pThrottle from 'p-throttle';
 import type { SourceStats } from '../../run/collector.js';
@@ -21,6 +26,15 @@ export interface GraphPacing {
   readonly intervalMs: number;
 }
 
+export interface GraphRetryOptions {
+  /** Retries after the first attempt. Default 8. */
+  maxRetries?: number;
+  /** First backoff; it doubles per retry. Default 1,000 ms. */
+  retryDelayInMs?: number;
+  /** No backoff longer than this (Retry-After is honoured as sent). Default 32,000 ms. */
+  maxRetryDelayInMs?: number;
+}
+
 export interface GraphClientOptions {
   /** `https://graph.microsoft.com` (or a national cloud's). */
   readonly endpoint: string;
@@ -29,7 +43,7 @@ export interface GraphClientOptions {
   readonly credential: TokenCredential;
   readonly pacing: GraphPacing;
   readonly stats: SourceStats;
-  readonly retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  readonly retryOptions?: GraphRetryOptions;
 }
 
 export interface GraphClient {
@@ -46,24 +60,49 @@ interface CollectionPage<T> {
 }
 
 /**
- * A Graph client on the Azure SDK's HTTP pipeline: bearer tokens, retries of 429 (honouring
- * Retry-After, fractional seconds included) and of 5xx and dropped connections with backoff — all
- * the pipeline's. Ours are two policies inside the retry loop, so that every attempt, retries too,
- * is paced to the tenant's limit and counted.
+ * Eight retries, backoff from 1 s doubling up to 32 s: a request that keeps failing gives up after one to two
+ * minutes of waiting, well inside a run's time budget; Graph's throttling windows are 10 s, so longer waits buy
+ * nothing there.
+ */
+const defaultRetry: Required<GraphRetryOptions> = {
+  maxRetries: 8,
+  retryDelayInMs: 1_000,
+  maxRetryDelayInMs: 32_000,
+};
+
+/**
+ * A Graph client on the Azure SDK's HTTP pipeline: bearer tokens, and the pipeline's retry loop
+ * (`retryPolicy`) driven by the strategies of Graph's throttling guidance (see graphRetryStrategies). Ours are
+ * three policies inside that loop, so that every attempt, retries too, is paced to the tenant's limit, counted,
+ * and has its body read and parsed: a body cut off mid-response is a failed attempt, retried like a dropped
+ * connection, and never a partial page.
  */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const endpoint = options.endpoint.replace(/\/+$/, '');
   const origin = new URL(endpoint).origin;
   const scope = `${options.audience.replace(/\/+$/, '')}/.default`;
+  const retry: Required<GraphRetryOptions> = {
+    maxRetries: options.retryOptions?.maxRetries ?? defaultRetry.maxRetries,
+    retryDelayInMs: options.retryOptions?.retryDelayInMs ?? defaultRetry.retryDelayInMs,
+    maxRetryDelayInMs: options.retryOptions?.maxRetryDelayInMs ?? defaultRetry.maxRetryDelayInMs,
+  };
   const pipeline: Pipeline = createPipelineFromOptions({
-    retryOptions: { maxRetries: 8, ...options.retryOptions },
     userAgentOptions: { userAgentPrefix: `crosscloud-identity-monitor/${appVersion}` },
+  });
+  // The default retry policy (the only policy of the Retry phase) returns a 429 without Retry-After and throws
+  // on a body cut mid-response: the same loop with Graph's strategies takes its place.
+  pipeline.removePolicy({ phase: 'Retry' });
+  pipeline.addPolicy(retryPolicy(graphRetryStrategies(retry), { maxRetries: retry.maxRetries }), {
+    phase: 'Retry',
   });
   pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: scope }), {
     phase: 'Sign',
   });
+  const attempts = new WeakMap<PipelineRequest, number>();
+  const bodies = new WeakMap<PipelineResponse, unknown>();
   pipeline.addPolicy(pacingPolicy(endpoint, options.pacing), { afterPhase: 'Retry' });
-  pipeline.addPolicy(countingPolicy(options.stats), { afterPhase: 'Retry' });
+  pipeline.addPolicy(countingPolicy(options.stats, attempts), { afterPhase: 'Retry' });
+  pipeline.addPolicy(jsonBodyPolicy(bodies), { afterPhase: 'Retry' });
   const httpClient: HttpClient = createDefaultHttpClient();
 
   async function getJson<T>(url: string): Promise<T> {
@@ -72,9 +111,20 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       method: 'GET',
       headers: createHttpHeaders({ accept: 'application/json' }),
     });
-    const response: PipelineResponse = await pipeline.sendRequest(httpClient, request);
-    if (response.status !== 200) throw GraphRequestError.fromResponse(url, response);
-    return JSON.parse(response.bodyAsText ?? '{}') as T;
+    let response: PipelineResponse;
+    try {
+      response = await pipeline.sendRequest(httpClient, request);
+    } catch (error) {
+      // What the retries could not get past: no answer, or never a whole one.
+      if (isRestError(error) && (error.response === undefined || error.code === RestError.PARSE_ERROR)) {
+        throw GraphRequestError.fromTransportError(url, error, attempts.get(request) ?? 1);
+      }
+      throw error;
+    }
+    if (response.status !== 200) {
+      throw GraphRequestError.fromResponse(url, response, attempts.get(request) ?? 1);
+    }
+    return bodies.get(response) as T;
   }
 
   return {
@@ -94,6 +144,85 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   };
 }
 
+/**
+ * What to retry, after Graph's throttling guidance, in the order the retry loop asks:
+ * - 429 or 503 with Retry-After (seconds, fractional too, or an HTTP date; `retry-after-ms` too): wait that long,
+ *   as the pipeline's default policy does;
+ * - 429 without a usable Retry-After: exponential backoff (the default policy returns it);
+ * - a response body that broke off (the connection dropped after the headers) or is not JSON: exponential backoff
+ *   (the default policy throws `PARSE_ERROR`);
+ * - 408 and 5xx other than 501 and 505 (503 without Retry-After among them), and connection errors before an
+ *   answer (ECONNRESET, ECONNREFUSED, ETIMEDOUT, ESOCKETTIMEDOUT, ENOTFOUND, ENOENT): exponential backoff, as the
+ *   default policy does.
+ * Anything else is returned or thrown at once. Backoff: `retryDelayInMs · 2^retry`, at most `maxRetryDelayInMs`,
+ * jittered into its upper half, as the pipeline's own exponential strategy computes it. The retry loop waits
+ * abortably (the request's abortSignal) and stops after `maxRetries`.
+ */
+function graphRetryStrategies(options: Required<GraphRetryOptions>): RetryStrategy[] {
+  const backoff = (retryCount: number): { retryAfterInMs: number } => {
+    const ceiling = Math.min(options.maxRetryDelayInMs, options.retryDelayInMs * 2 ** retryCount);
+    return { retryAfterInMs: ceiling / 2 + Math.floor(Math.random() * (ceiling / 2 + 1)) };
+  };
+  return [
+    {
+      name: 'graphRetryAfter',
+      retry({ response }) {
+        const wait = response && [429, 503].includes(response.status) ? retryAfterMs(response) : undefined;
+        return wait === undefined ? { skipStrategy: true } : { retryAfterInMs: wait };
+      },
+    },
+    {
+      name: 'graphThrottledWithoutRetryAfter',
+      retry: ({ retryCount, response }) =>
+        response?.status === 429 ? backoff(retryCount) : { skipStrategy: true },
+    },
+    {
+      name: 'graphIncompleteBody',
+      retry: ({ retryCount, responseError }) =>
+        responseError?.code === RestError.PARSE_ERROR ? backoff(retryCount) : { skipStrategy: true },
+    },
+    {
+      name: 'graphTransientFailure',
+      retry({ retryCount, response, responseError }) {
+        if (response)
+          return isTransientStatus(response.status) ? backoff(retryCount) : { skipStrategy: true };
+        if (responseError && systemErrors.has(responseError.code ?? '')) return backoff(retryCount);
+        return { skipStrategy: true };
+      },
+    },
+  ];
+}
+
+/** The codes the pipeline's exponential strategy retries as "errors in the transport layer". */
+const systemErrors = new Set([
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOENT',
+  'ENOTFOUND',
+]);
+
+function isTransientStatus(status: number): boolean {
+  return status === 408 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/** Milliseconds a 429/503 asks us to wait, as the pipeline reads them; undefined without a usable header. */
+function retryAfterMs(response: PipelineResponse): number | undefined {
+  for (const [header, msPerUnit] of [
+    ['retry-after-ms', 1],
+    ['x-ms-retry-after-ms', 1],
+    ['retry-after', 1_000],
+  ] as const) {
+    const value = response.headers.get(header)?.trim();
+    if (!value) continue;
+    const amount = Number(value);
+    if (Number.isFinite(amount)) return Math.max(0, amount * msPerUnit);
+  }
+  const date = Date.parse(response.headers.get('retry-after') ?? '');
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
 // One pacer per Graph host and limit in this process: sign-in and audit runs on the same instance
 // share the tenant's allowance.
 const pacers = new Map<string, (send: () => Promise<PipelineResponse>) => Promise<PipelineResponse>>();
@@ -111,13 +240,38 @@ function pacingPolicy(endpoint: string, pacing: GraphPacing): PipelinePolicy {
   return { name: 'graphPacing', sendRequest: (request, next) => pace(() => next(request)) };
 }
 
-function countingPolicy(stats: SourceStats): PipelinePolicy {
+function countingPolicy(stats: SourceStats, attempts: WeakMap<PipelineRequest, number>): PipelinePolicy {
   return {
     name: 'graphCallCounter',
     async sendRequest(request, next) {
       stats.apiCalls += 1;
+      attempts.set(request, (attempts.get(request) ?? 0) + 1);
       const response = await next(request);
       if (response.status === 429) stats.throttled += 1;
+      return response;
+    },
+  };
+}
+
+/**
+ * Parses a 200's JSON inside the retry loop. The HTTP client has read the whole body by then (or thrown
+ * `PARSE_ERROR` when the connection broke off in it); a body that ended but is not JSON (a proxy's cut or a
+ * page that is not Graph's) becomes the same retriable `PARSE_ERROR`.
+ */
+function jsonBodyPolicy(bodies: WeakMap<PipelineResponse, unknown>): PipelinePolicy {
+  return {
+    name: 'graphJsonBody',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 200) return response;
+      try {
+        bodies.set(response, JSON.parse(response.bodyAsText ?? ''));
+      } catch (error) {
+        throw new RestError(
+          `The response body is not complete JSON (${response.bodyAsText?.length ?? 0} characters): ${String(error)}`,
+          { code: RestError.PARSE_ERROR, statusCode: response.status, response },
+        );
+      }
       return response;
     },
   };

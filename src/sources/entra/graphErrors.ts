@@ -1,4 +1,4 @@
-import type { PipelineResponse } from '@azure/core-rest-pipeline';
+import { RestError, type PipelineResponse } from '@azure/core-rest-pipeline';
 
 interface GraphErrorBody {
   error?: { code?: string; message?: string; innerError?: { 'request-id'?: string } };
@@ -6,7 +6,8 @@ interface GraphErrorBody {
 
 /**
  * A Graph request that failed after the pipeline's retries, with what an operator needs: the
- * status, Graph's error code, and for the causes we know, the fix.
+ * status (0 when no whole answer came), Graph's error code, how many attempts were made, and for
+ * the causes we know, the fix.
  */
 export class GraphRequestError extends Error {
   override readonly name = 'GraphRequestError';
@@ -18,7 +19,8 @@ export class GraphRequestError extends Error {
     super(message);
   }
 
-  static fromResponse(url: string, response: PipelineResponse): GraphRequestError {
+  /** `attempts`: how often the request was sent, retries included. */
+  static fromResponse(url: string, response: PipelineResponse, attempts = 1): GraphRequestError {
     let body: GraphErrorBody = {};
     try {
       body = JSON.parse(response.bodyAsText ?? '{}') as GraphErrorBody;
@@ -29,8 +31,38 @@ export class GraphRequestError extends Error {
     const path = new URL(url).pathname;
     const requestId = body.error?.innerError?.['request-id'] ?? response.headers.get('request-id');
     const detail = `Graph ${path} answered HTTP ${response.status}${code ? ` ${code}` : ''}: ${body.error?.message ?? 'no message'}${requestId ? ` (request-id ${requestId})` : ''}`;
-    return new GraphRequestError(response.status, code, `${detail}${remedy(response.status, code, path)}`);
+    return new GraphRequestError(
+      response.status,
+      code,
+      `${detail}${retried(response, attempts)}${remedy(response.status, code, path)}`,
+    );
   }
+
+  /**
+   * No whole answer after the retries: the connection failed before a response, or the body broke off (or was
+   * not JSON) every time. The request and its headers are left out: they carry the token.
+   */
+  static fromTransportError(url: string, error: RestError, attempts: number): GraphRequestError {
+    const path = new URL(url).pathname;
+    const what =
+      error.code === RestError.PARSE_ERROR
+        ? 'broke off before the end of its body or was not JSON'
+        : 'got no answer: the connection failed';
+    const code = error.code && !error.message.includes(error.code) ? ` (${error.code})` : '';
+    return new GraphRequestError(
+      error.statusCode ?? 0,
+      error.code,
+      `Graph ${path}: no complete answer after ${attempts} attempt${attempts === 1 ? '' : 's'}; the last ${what}: ${error.message}${code}`,
+    );
+  }
+}
+
+function retried(response: PipelineResponse, attempts: number): string {
+  if (attempts <= 1) return '';
+  if (response.status !== 429) return `. The last of ${attempts} attempts`;
+  return response.headers.has('retry-after')
+    ? `. Still throttled after ${attempts} attempts, retries waiting as long as Graph's Retry-After asked`
+    : `. Still throttled after ${attempts} attempts; this 429 came with no Retry-After, so the retries backed off exponentially`;
 }
 
 function remedy(status: number, code: string | undefined, path: string): string {
@@ -41,5 +73,8 @@ function remedy(status: number, code: string | undefined, path: string): string 
     return `. The managed identity needs the Microsoft Graph application roles AuditLog.Read.All and Directory.Read.All (admin-consented app role assignments) to read ${path}`;
   }
   if (status === 401) return '. The token was refused: check that the managed identity exists in the tenant';
+  if (status === 429) {
+    return '. Graph limits requests per app and tenant, and this client paces itself under that limit: anything else calling Graph as this managed identity in the tenant shares it';
+  }
   return '';
 }
