@@ -9,7 +9,7 @@ import {
   runConfiguredCollector,
   type CollectorName,
 } from './run/configuredRun.js';
-import type { TimeWindow } from './run/runCollector.js';
+import { CollectorRunError, type TimeWindow } from './run/runCollector.js';
 import { redactingLogger } from './run/logger.js';
 import { describeError } from './run/redact.js';
 import type { RunResult } from './run/runCollector.js';
@@ -162,7 +162,8 @@ export async function main(
     );
     return 0;
   } catch (error) {
-    io.stderr(`error: ${describeError(error)}\n`);
+    // The runner has logged a failed run already (to stderr, above): say it once.
+    if (!(error instanceof CollectorRunError)) io.stderr(`error: ${describeError(error)}\n`);
     return 1;
   }
 }

@@ -71,6 +71,7 @@ var tunables = {
   AWS_ACCOUNT_CONCURRENCY: '4'
   GRAPH_ENDPOINT: 'https://graph.microsoft.com'
   GRAPH_AUDIENCE: 'https://graph.microsoft.com'
+  LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
   ENTRA_SIGNIN_EVENT_TYPES: 'interactiveUser'
   ENTRA_OVERLAP_MINUTES: '10'
   ENTRA_LAG_MINUTES: '15'

@@ -27,7 +27,14 @@ export interface Settings {
   readonly azureClientId: string | undefined;
   readonly keyVaultUri: string | undefined;
   /** Undefined only for dry runs, which write files instead. */
-  readonly logsIngestion: { readonly endpoint: string; readonly dcrImmutableId: string } | undefined;
+  readonly logsIngestion:
+    | {
+        readonly endpoint: string;
+        readonly dcrImmutableId: string;
+        /** Token audience: https://monitor.azure.com, or a national cloud's (.azure.us, .azure.cn). */
+        readonly audience: string;
+      }
+    | undefined;
   readonly aws: {
     readonly auth: AwsAuth;
     /** Organization mode (`aws-member-role-name` set): every active account through a member role. */
@@ -71,6 +78,9 @@ export interface LoadSettingsOptions {
   /** Builds the credential that reads Key Vault, once the app settings are known to be valid. */
   readonly credentialFor: (azureClientId: string | undefined) => TokenCredential;
 }
+
+/** Azure Monitor's token audience in the public cloud (the SDK's KnownMonitorAudience.AzurePublicCloud). */
+export const defaultIngestionAudience = 'https://monitor.azure.com';
 
 export const defaultSchedules = {
   awsAccessKeys: '0 0 6 * * *',
@@ -126,7 +136,12 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       dcrImmutableIdPattern,
       expected.dcr,
     );
-    if (endpoint && dcr) logsIngestion = { endpoint, dcrImmutableId: dcr };
+    const audience = read.httpsUrl(
+      'LOGS_INGESTION_AUDIENCE',
+      read.raw('LOGS_INGESTION_AUDIENCE') ?? defaultIngestionAudience,
+      'the Azure Monitor token audience, e.g. https://monitor.azure.com (default), https://monitor.azure.us, https://monitor.azure.cn',
+    );
+    if (endpoint && dcr && audience) logsIngestion = { endpoint, dcrImmutableId: dcr, audience };
   }
 
   // Locally the AWS default chain is fine; the deployed app only ever federates.

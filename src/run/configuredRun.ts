@@ -3,6 +3,7 @@ import { azureCredentialFor } from '../config/azureCredential.js';
 import { SettingsReader } from '../config/parse.js';
 import {
   dcrImmutableIdPattern,
+  defaultIngestionAudience,
   defaultSchedules,
   loadSettings,
   type Host,
@@ -206,11 +207,17 @@ function sinkFromEnvironmentAlone(options: ConfiguredRunOptions): RecordSink | u
     dcrImmutableIdPattern,
     '',
   );
+  const audience = read.httpsUrl(
+    'LOGS_INGESTION_AUDIENCE',
+    read.raw('LOGS_INGESTION_AUDIENCE') ?? defaultIngestionAudience,
+    '',
+  );
   const clientId = read.raw('AZURE_CLIENT_ID');
   if (!endpoint || !dcrImmutableId || (options.host === 'function' && !clientId)) return undefined;
   return logsIngestionSink({
     endpoint,
     dcrImmutableId,
+    audience,
     credential: azureCredentialFor(options.host, clientId),
     retryOptions: options.tuning?.ingestionRetry,
   });

@@ -42,10 +42,15 @@ export function describeError(error: unknown): string {
   return redact(String(error));
 }
 
-/** Credential chains and aggregate errors hide the useful part in `errors`: surface it. */
+/**
+ * Credential chains and aggregate errors hide the useful part in `errors`: surface it, each reason once
+ * (ChainedTokenCredential already lists its credentials' reasons in its message).
+ */
 function innerReasons(error: Error): string {
   const inner = (error as { errors?: unknown }).errors;
   if (!Array.isArray(inner) || inner.length === 0) return '';
-  const reasons = inner.map((e: unknown) => (e instanceof Error ? e.message.split('\n')[0] : String(e)));
-  return ` (${reasons.join('; ')})`;
+  const reasons = inner
+    .map((e: unknown) => (e instanceof Error ? e.message.split('\n')[0] : String(e)))
+    .filter((reason) => reason !== undefined && reason !== '' && !error.message.includes(reason));
+  return reasons.length === 0 ? '' : ` (${[...new Set(reasons)].join('; ')})`;
 }

@@ -47,15 +47,20 @@ export interface RunResult {
   readonly warnings: readonly string[];
 }
 
-/** A run failed; the run row says Failed and the Functions host must record a failure too. */
+/**
+ * A run failed; the run row says Failed and the Functions host must record a failure too. `cause` is
+ * what failed (an SDK error with its status and request ID), kept for whoever catches this. By the time
+ * it is thrown the runner has logged the failure, so callers with the same log need not say it again.
+ */
 export class CollectorRunError extends Error {
   override readonly name = 'CollectorRunError';
   constructor(
     readonly collector: string,
     readonly runId: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -198,6 +203,7 @@ export async function executeRun<Table extends TableName>(
       collectorName,
       runId,
       `${collectorName} run ${runId} failed after ${progress.recordsUploaded} of ${progress.recordsRead} records were uploaded: ${errorText ?? ''}`,
+      { cause: failure },
     );
   }
   if (runRowError !== undefined) {
@@ -205,6 +211,7 @@ export async function executeRun<Table extends TableName>(
       collectorName,
       runId,
       `${collectorName} run ${runId} uploaded its ${progress.recordsUploaded} records but not its run row: ${describeError(runRowError)}`,
+      { cause: runRowError },
     );
   }
   for (const partFailure of stats.failures) log.error(`${collectorName} run ${runId}: ${partFailure}`);

@@ -10,6 +10,8 @@ export interface LogsIngestionSinkOptions {
   readonly endpoint: string;
   readonly dcrImmutableId: string;
   readonly credential: TokenCredential;
+  /** Token audience; default the public cloud's https://monitor.azure.com. */
+  readonly audience?: string;
   /** Parallel 1 MB requests per batch; the DCR allows 12,000 requests/min. */
   readonly maxConcurrency?: number;
   /** Passed to the SDK client (tests shorten the backoff). */
@@ -24,6 +26,7 @@ export interface LogsIngestionSinkOptions {
  */
 export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink {
   const client = new LogsIngestionClient(options.endpoint, options.credential, {
+    audience: options.audience,
     retryOptions: options.retryOptions,
   });
   return {

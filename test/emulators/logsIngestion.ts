@@ -29,8 +29,10 @@ export interface TableDefinition {
 }
 
 export interface LogsIngestionEmulatorOptions {
-  /** Token issuer: only its tokens for https://monitor.azure.com are accepted. */
+  /** Token issuer: only its tokens for `audience` are accepted. */
   identity: Pick<ManagedIdentityEmulator, 'lookup' | 'principalId'>;
+  /** The token audience this cloud's endpoint expects. Default https://monitor.azure.com (public cloud). */
+  audience?: string;
   /** Default: a random dcr-<32 hex>. */
   dcrImmutableId?: string;
   /** Default: every infra/tables/*.json of the repository. */
@@ -348,7 +350,11 @@ export async function startLogsIngestionEmulator(
         `Unsupported api-version '${apiVersion ?? ''}'; supported: ${API_VERSION}.`,
       );
     }
-    const check = verifyBearer(req.headers.authorization, 'https://monitor.azure.com', identity);
+    const check = verifyBearer(
+      req.headers.authorization,
+      options.audience ?? 'https://monitor.azure.com',
+      identity,
+    );
     if (!check.ok) {
       if (check.reason === 'audience')
         throw new HttpError(

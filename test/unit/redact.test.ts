@@ -29,6 +29,20 @@ describe('redact', () => {
     assert.equal(redact(text), text);
   });
 
+  it("says each of a credential chain's reasons once", () => {
+    const reasons = ['EnvironmentCredential is unavailable.', 'Azure CLI could not be found.'];
+    const chained = Object.assign(
+      new Error(`ChainedTokenCredential authentication failed.\n${reasons.join('\n')}`),
+      { errors: reasons.map((r) => new Error(r)) },
+    );
+    for (const reason of reasons) assert.equal(describeError(chained).split(reason).length - 1, 1, reason);
+    const aggregate = new AggregateError(
+      [new Error('first'), new Error('second'), new Error('first')],
+      'all failed',
+    );
+    assert.equal(describeError(aggregate), 'all failed (first; second)');
+  });
+
   it('describes errors with their code and scrubbed message', () => {
     const error = Object.assign(new Error(`request had Bearer ${jwt}`), { code: 'AuthenticationFailed' });
     const described = describeError(error);

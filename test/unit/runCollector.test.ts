@@ -66,7 +66,13 @@ describe('runCollector', () => {
       ...collector(3),
       afterAccepted: () => Promise.reject(new Error('cannot write checkpoint aws-access-keys/111111111111')),
     };
-    await assert.rejects(runCollector({ collector: failingHook, sink, log }), /cannot write checkpoint/);
+    await assert.rejects(runCollector({ collector: failingHook, sink, log }), (error: unknown) => {
+      assert.ok(error instanceof CollectorRunError);
+      assert.match(error.message, /cannot write checkpoint/);
+      // The SDK error itself travels on, with whatever status and request ID it carries.
+      assert.ok(error.cause instanceof Error && /cannot write checkpoint/.test(error.cause.message));
+      return true;
+    });
     const [runRow] = rows.get('CollectorRuns_CL') as CollectorRunsRow[];
     assert.equal(runRow?.Status, 'Failed');
     assert.equal(runRow?.RecordsUploaded, 3);

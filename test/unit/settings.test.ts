@@ -48,6 +48,7 @@ describe('settings', () => {
     assert.equal(settings.aws.concurrency, 8);
     assert.equal(settings.schedule, '0 0 6 * * *');
     assert.equal(settings.logsIngestion?.dcrImmutableId, validFunctionEnv.LOGS_INGESTION_DCR_ID);
+    assert.equal(settings.logsIngestion?.audience, 'https://monitor.azure.com');
   });
 
   it('gives organization mode the run time budget and account concurrency', async () => {
@@ -102,6 +103,7 @@ describe('settings', () => {
     ['LOGS_INGESTION_ENDPOINT', 'http://plain.example.com', /must use https/],
     ['LOGS_INGESTION_ENDPOINT', 'not a url', /is not a URL/],
     ['LOGS_INGESTION_DCR_ID', 'dcr-123', /"dcr-" followed by 32 hex digits/],
+    ['LOGS_INGESTION_AUDIENCE', 'monitor.azure.us', /is not a URL/],
     ['AWS_FEDERATION_AUDIENCE', 'crosscloud', /Application ID URI/],
     ['aws-role-arn', 'arn:aws:iam::12345:role/x', /arn:aws:iam::<12-digit account>:role\/<name>/],
     ['aws-role-arn', 'arn:aws:iam::123456789012:user/alice', /role/],
