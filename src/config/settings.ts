@@ -3,18 +3,14 @@ import { SettingsReader } from './parse.js';
 import { SettingsError } from './settingsError.js';
 import { readVaultSecrets, type VaultSecretName } from './keyVault.js';
 import { signInEventTypes, type SignInEventType } from '../sources/entra/rows.js';
-import {
-  readCheckpointStorageSettings,
-  type CheckpointStorageSettings,
-} from '../state/checkpointSettings.js';
+import { readCheckpointStorageSettings, type CheckpointStorageSettings } from './checkpointSettings.js';
 import type { WindowPolicy } from '../run/windowedCollector.js';
 import type { OrganizationMode } from '../sources/aws/accessKeysCollector.js';
+import type { AccessKeyIdMode } from '../sources/aws/accessKeyRow.js';
 import { parseAccountFilter } from '../sources/aws/organization.js';
 
 /** Who is running: the deployed Function App (managed identity, real ingestion) or a terminal. */
 export type Host = 'function' | 'cli';
-
-export type AccessKeyIdMode = 'masked' | 'full';
 
 export type AwsAuth =
   /** Managed identity token → STS AssumeRoleWithWebIdentity: the only mode of the deployed app. */

@@ -12,7 +12,7 @@ import {
   isLoopbackHost,
   parseStorageConnectionString,
   type CheckpointStorageSettings,
-} from './checkpointSettings.js';
+} from '../config/checkpointSettings.js';
 
 /**
  * The stored entity: PartitionKey = collector, RowKey = scope. Checkpoint.acceptedIds, when there are

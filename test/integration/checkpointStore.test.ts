@@ -11,7 +11,7 @@ import { signInIdentity } from '../../src/sources/entra/auditLogCollectors.js';
 import { AcceptedIds, maxAcceptedIdsBytes } from '../../src/state/acceptedIds.js';
 import type { Checkpoint, CheckpointStore } from '../../src/state/checkpointStore.js';
 import type { EntraSignInsRow } from '../../src/tables/generated.js';
-import type { CheckpointStorageSettings } from '../../src/state/checkpointSettings.js';
+import type { CheckpointStorageSettings } from '../../src/config/checkpointSettings.js';
 import {
   createCheckpointTableClient,
   createTableCheckpointStore,

@@ -5,7 +5,7 @@ import { SettingsError } from '../../src/config/settingsError.js';
 import {
   parseStorageConnectionString,
   readCheckpointStorageSettings,
-} from '../../src/state/checkpointSettings.js';
+} from '../../src/config/checkpointSettings.js';
 
 const devKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const accountConnectionString = `DefaultEndpointsProtocol=https;AccountName=stmonitor;AccountKey=${devKey};EndpointSuffix=core.windows.net`;

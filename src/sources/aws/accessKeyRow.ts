@@ -1,8 +1,10 @@
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
-import type { AccessKeyIdMode } from '../../config/settings.js';
 import { maskAccessKeyId } from '../../run/redact.js';
 
 export type AccessKeyDataSource = 'credential-report' | 'api';
+
+/** ACCESS_KEY_ID_MODE: key IDs in records are masked (`AKIA…WXYZ`) unless an operator asks for them whole. */
+export type AccessKeyIdMode = 'masked' | 'full';
 
 /** Everything known about one access key, whichever route it came from. */
 export interface AccessKeyFacts {

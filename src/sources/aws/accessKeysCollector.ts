@@ -5,12 +5,11 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Pluggable } from '@smithy/types';
 import { pMapIterable } from 'p-map';
-import type { AccessKeyIdMode } from '../../config/settings.js';
 import type { Collector, CollectorContext, SourceStats } from '../../run/collector.js';
 import { describeError } from '../../run/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
 import { listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
-import { toAccessKeyRow } from './accessKeyRow.js';
+import { toAccessKeyRow, type AccessKeyIdMode } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
 import {
   leastRecentlyInventoriedFirst,

@@ -1,4 +1,4 @@
-import type { SettingsReader } from '../config/parse.js';
+import type { SettingsReader } from './parse.js';
 
 /**
  * Where the table checkpoint store lives: the function app's own storage account, named the way the
