@@ -18,6 +18,7 @@ import { signInIdentity } from '../src/sources/entra/auditLogCollectors.js';
 import { toSignInRow } from '../src/sources/entra/rows.js';
 import { AcceptedIds } from '../src/state/acceptedIds.js';
 import { fileCheckpointStore } from '../src/state/fileCheckpointStore.js';
+import { randomFrom } from '../test/support/seedAccount.js';
 
 export interface DuplicatesBenchOptions {
   /** Length of the measured span: its events, and the runs scheduled in it. */
@@ -233,7 +234,7 @@ export async function benchEntraDuplicates(options: DuplicatesBenchOptions): Pro
  * 2 % log-uniform 25 min–2 h (MFA details and backlogs: the tail that lag + overlap does not cover).
  */
 function simulatedEvents(fromMs: number, toMs: number, options: DuplicatesBenchOptions): SimulatedEvent[] {
-  const random = mulberry32(options.seed);
+  const random = randomFrom(options.seed);
   const meanGapMs = (24 * hour) / options.eventsPerDay;
   const events: SimulatedEvent[] = [];
   for (let t = fromMs, i = 0; ; i++) {
@@ -312,16 +313,4 @@ function lowerBound(events: readonly SimulatedEvent[], timeMs: number): number {
 function uuidLike(i: number, random: () => number): string {
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
   return `${i.toString(16).padStart(8, '0')}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
-}
-
-/** A small seeded PRNG: the same day every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }

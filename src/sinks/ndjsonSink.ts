@@ -2,25 +2,11 @@ import { mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TableName, TableRows } from '../tables/generated.js';
 import type { RecordSink } from './sink.js';
+import { serializedPerFile } from '../lib/serializedPerFile.js';
 
 // One writer per file for the whole process. Node writes a large buffer in 512 KiB pieces, so two
 // appends in flight at once (the pump keeps up to 4) interleave mid-line; two sinks on the same
 // directory would too. Appends to a file are therefore chained, in the order `send` was called.
-const queues = new Map<string, Promise<unknown>>();
-
-function serialized<T>(file: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(file) ?? Promise.resolve();
-  const next = previous.then(task, task);
-  const settled = next.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(file, settled);
-  void settled.then(() => {
-    if (queues.get(file) === settled) queues.delete(file);
-  });
-  return next;
-}
 
 /**
  * Appends `text` and flushes it to disk before resolving: a checkpoint may move once `send` resolves,
@@ -56,7 +42,7 @@ export function ndjsonSink(directory: string): RecordSink {
       if (rows.length === 0) return Promise.resolve();
       // Queued synchronously, so the order of the calls is the order in the file.
       const file = join(absolute, `${table}.ndjson`);
-      return serialized(file, async () => {
+      return serializedPerFile(file, async () => {
         await mkdir(absolute, { recursive: true });
         await appendDurably(file, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
       });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Checkpoint, CheckpointStore } from './checkpointStore.js';
+import { serializedPerFile } from '../lib/serializedPerFile.js';
 
 /** On-disk shape: a list, not a map keyed by collector, so no name can collide with an object's own keys. */
 interface CheckpointFile {
@@ -20,22 +21,8 @@ interface StoredCheckpoint {
   readonly acceptedIds?: string;
 }
 
-// One queue per file for the whole process, so two stores on the same path do not overwrite each other.
-const queues = new Map<string, Promise<unknown>>();
-
-function serialized<T>(file: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(file) ?? Promise.resolve();
-  const next = previous.then(task, task);
-  const settled = next.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(file, settled);
-  void settled.then(() => {
-    if (queues.get(file) === settled) queues.delete(file);
-  });
-  return next;
-}
+// Writes to a file are serialized for the whole process, so two stores on the same path do not overwrite
+// each other.
 
 /**
  * Checkpoints in one JSON file, for CLI runs. Writes go to a temporary file in the same directory that is
@@ -61,7 +48,7 @@ export function fileCheckpointStore(file: string): CheckpointStore {
 
     async set(checkpoint) {
       const stored = toStored(checkpoint);
-      await serialized(absolute, async () => {
+      await serializedPerFile(absolute, async () => {
         const entries = await load(absolute);
         const index = entries.findIndex(
           (entry) => entry.collector === stored.collector && entry.scope === stored.scope,
