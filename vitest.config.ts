@@ -9,6 +9,8 @@ export default defineConfig({
     // which is the only way NODE_EXTRA_CA_CERTS (read at process start) reaches the SDK clients in them.
     env: devTlsEnv,
     globalSetup: ['test/support/globalSetup.ts'],
+    // The JSON report feeds the closing line of .ci/run (scripts/test-summary.mjs).
+    reporters: ['default', ['json', { outputFile: '.local/vitest-results.json' }]],
     pool: 'forks',
     // Both cores: the integration files wait on emulators and throttles far more than they compute.
     maxWorkers: 2,
