@@ -44,6 +44,8 @@ export interface Settings {
     readonly credentialReportMaxAgeMinutes: number;
   };
   readonly accessKeyIdMode: AccessKeyIdMode;
+  /** RUN_TIME_BUDGET_MINUTES: every run, whatever its collector, ends with its run row within this. */
+  readonly runBudgetMs: number;
   readonly entra: {
     readonly graphEndpoint: string;
     /** Token audience for Graph; like LogsIngestionClient's `audience`, it differs by cloud, not by host. */
@@ -221,6 +223,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<{
       logsIngestion,
       aws: { auth, organization, concurrency, credentialReportMaxAgeMinutes },
       accessKeyIdMode,
+      runBudgetMs,
       entra,
       checkpointStorage,
       schedule,

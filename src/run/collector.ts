@@ -20,6 +20,14 @@ export interface CollectorContext {
   readonly startTime: Date;
   readonly stats: SourceStats;
   readonly log: Logger;
+  /**
+   * Aborts when the run's time for reading is up (its deadline: RUN_TIME_BUDGET_MINUTES less the reserve
+   * for delivering what was read and writing the run row) or the run is aborted from outside. A source
+   * passes it to every call it makes (SDK requests, waits for pacing or backoff), so work in flight stops
+   * at the deadline instead of running into the host's timeout. Absent when a source is driven outside a
+   * run (tests, benchmarks): no deadline.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A source of typed rows for one table; it knows nothing of where they go. */
@@ -33,4 +41,45 @@ export interface Collector<Table extends TableName = TableName> {
    * after a failed run: where a source records what it has delivered. A failure here fails the run.
    */
   afterAccepted?(context: CollectorContext): Promise<void>;
+}
+
+/** What a run's signal aborts with when its time is up. */
+export class RunDeadlineError extends Error {
+  override readonly name = 'RunDeadlineError';
+}
+
+/** A signal as raceAbort needs it: the platform's AbortSignal, or the Azure SDK's AbortSignalLike. */
+export interface AbortSignalish {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** The error to throw for an aborted signal: its reason when that is an Error, else an AbortError. */
+export function abortError(signal: AbortSignalish): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const message = typeof reason === 'string' ? reason : 'The operation was aborted';
+  return new DOMException(message, 'AbortError');
+}
+
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts, whichever is first:
+ * for waits that take no signal of their own (a shared pacer's queue, a call made by code that does not
+ * pass one). What `promise` does after that is ignored, its rejection too.
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignalish | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortError(signal));
+  }
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }

@@ -100,7 +100,13 @@ export async function runConfiguredCollector(
   }
   const { settings, credential } = loaded;
   const sink = createSink(settings, credential, options);
-  const common = { sink, log: options.log, runId, onAccepted: options.onAccepted };
+  const common = {
+    sink,
+    log: options.log,
+    runId,
+    onAccepted: options.onAccepted,
+    budgetMs: settings.runBudgetMs,
+  };
   if (name === 'aws-access-keys') {
     return runCollector({ ...common, collector: createAwsCollector(name, settings, credential, options) });
   }

@@ -15,6 +15,11 @@ export interface PumpOptions<Table extends TableName> {
   readonly onAccepted?: (rows: readonly TableRows[Table][]) => void;
   /** Told about fields the sink cut to fit its limits, per accepted batch. */
   readonly onTruncated?: SendOptions['onTruncated'];
+  /**
+   * Aborts the uploads in flight (the run's delivery deadline). It does not stop the pulling: a source
+   * stops at its own signal, and what it read before is still delivered until this one aborts.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -33,7 +38,7 @@ export async function pumpToSink<Table extends TableName>(
   let failure: { error: unknown } | undefined;
 
   const launch = (batch: TableRows[Table][]): void => {
-    const upload = sink.send(table, batch, { onTruncated: options.onTruncated }).then(
+    const upload = sink.send(table, batch, { onTruncated: options.onTruncated, signal: options.signal }).then(
       () => {
         progress.recordsUploaded += batch.length;
         options.onAccepted?.(batch);

@@ -1,14 +1,16 @@
 import { AcceptedIds, digestOfId, secondOf } from '../state/acceptedIds.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
+import { abortError } from './collector.js';
 import { describeError } from './redact.js';
-import { executeRun, type RunBaseOptions, type RunResult } from './runCollector.js';
 import {
-  slicesOf,
-  type EventIdentity,
-  type WindowPolicy,
-  type WindowedCollector,
-} from './windowedCollector.js';
+  executeRun,
+  formatSpan,
+  type RunResult,
+  type RunBaseOptions,
+  type TimeWindow,
+} from './runCollector.js';
+import type { EventIdentity, WindowPolicy, WindowedCollector } from './windowedCollector.js';
 
 export interface WindowedRunOptions<Table extends TableName> extends RunBaseOptions<Table> {
   readonly collector: WindowedCollector<Table>;
@@ -19,12 +21,40 @@ export interface WindowedRunOptions<Table extends TableName> extends RunBaseOpti
 }
 
 const hourMs = 3_600_000;
+/** No slice is split below this. */
+const minSliceMs = 1_000;
+/**
+ * A split slice is sized to be read in this share of the time left, at the pace the given-up attempt
+ * had: that pace is measured on a page or two, and rows skipped as already accepted read faster than
+ * rows that are sent, so the margin is wide.
+ */
+const splitMargin = 0.5;
+
+/** Why a slice's read was aborted before the deadline: it is read again in smaller slices. */
+class SliceSplit extends Error {
+  override readonly name = 'SliceSplit';
+}
+
+/** How an attempt at one slice ended. */
+type SliceOutcome =
+  | { readonly kind: 'accepted' }
+  | { readonly kind: 'split'; readonly sliceMs: number }
+  | { readonly kind: 'cut'; readonly shareRead: number };
 
 /**
  * Reads [checkpoint − overlap, now − lag] slice by slice, oldest first. After each slice the sink has
  * accepted in full, the checkpoint moves to the slice's end — never before, so a failure anywhere
- * leaves it where the data is safe and the next run fills the gap. Past the time budget no new slice
- * starts: the run is PartiallySucceeded and the next one resumes.
+ * leaves it where the data is safe and the next run fills the gap.
+ *
+ * Every slice is read under the run's deadline (see `budgetPhases`). A source that reads newest first
+ * (Graph) says after each page how much of the slice it has read; when the pace so far says the slice
+ * will not be read by the deadline, its read is aborted early and the run goes on in slices sized to fit
+ * (at least half as long), committing each. Progress stays per slice: a slice read newest first cannot
+ * be committed in part. At the deadline the slice in flight is aborted and the run is PartiallySucceeded,
+ * its run row saying what was left; the next run resumes from the checkpoint, at the policy's slice
+ * length again, splitting as it needs to. What the sink accepted of slices given up is not sent again:
+ * the smaller slices of the run skip it, and at its end it is remembered with the checkpoint (whose
+ * position stays) like the overlap's Ids, for the next run to skip.
  *
  * The overlap is read again for late events, but what the sink already accepted there is not sent
  * again (when the collector can `identify` rows): the checkpoint carries the Ids accepted in the
@@ -37,7 +67,8 @@ export async function runWindowedCollector<Table extends TableName>(
 ): Promise<RunResult> {
   const { collector, checkpoints, policy } = options;
   const now = options.now ?? (() => new Date());
-  return executeRun(collector.name, collector.table, options, async (context) => {
+  const runOptions = { ...options, budgetMs: options.budgetMs ?? policy.budgetMs };
+  return executeRun(collector.name, collector.table, runOptions, async (context) => {
     const source = await collector.open(context);
     const checkpoint = options.explicitWindow
       ? undefined
@@ -71,52 +102,160 @@ export async function runWindowedCollector<Table extends TableName>(
       });
     }
 
-    const slices = slicesOf({ start, end }, policy.sliceMs);
+    const endMs = end.getTime();
+    const name = `${collector.name} (${source.scope})`;
     context.log.info(
-      `${collector.name} (${source.scope}): reading ${start.toISOString()} – ${end.toISOString()} in ${slices.length} slice(s)` +
+      `${name}: reading ${start.toISOString()} – ${end.toISOString()} in ${Math.ceil((endMs - start.getTime()) / policy.sliceMs)} slice(s)` +
         (checkpoint ? ` from checkpoint ${checkpoint.position.toISOString()}` : ' (no checkpoint yet)'),
     );
+    const identifyRow =
+      collector.identify === undefined ? undefined : (row: TableRows[Table]) => collector.identify?.(row);
     // A backfill sends everything of its window and leaves the state alone.
-    const identify =
-      options.explicitWindow || collector.identify === undefined
-        ? undefined
-        : (row: TableRows[Table]) => collector.identify?.(row);
-    let accepted = identify ? acceptedIdsOf(checkpoint, context.stats.warnings) : AcceptedIds.empty;
+    const remember = identifyRow !== undefined && !options.explicitWindow;
+    let accepted = remember ? acceptedIdsOf(checkpoint, context.stats.warnings) : AcceptedIds.empty;
+    // What the sink accepted in this run from slices given up to be read smaller: not sent again.
+    const sentThisRun = new Map<string, number>();
     let position = checkpoint?.position.getTime() ?? start.getTime();
     const counts = { skipped: 0, forgotten: 0 };
+    let sliceMs = policy.sliceMs;
+    let cursor = start.getTime();
     const report = () => {
       if (counts.skipped > 0)
         context.log.info(
-          `${collector.name} (${source.scope}): ${counts.skipped} event(s) re-read in the overlap were already accepted and not sent again`,
+          `${name}: ${counts.skipped} event(s) read again (the overlap, slices given up) were already accepted and not sent again`,
         );
       if (counts.forgotten > 0)
         context.stats.warnings.push(
           `${counts.forgotten} accepted Id(s) in the overlap did not fit the checkpoint (${accepted.size} kept): if read again they are sent again`,
         );
     };
-    try {
-      for (const slice of slices) {
-        if (now().getTime() - runStart > policy.budgetMs) {
-          const remaining = slices.length - slices.indexOf(slice);
+
+    /** Reads one slice into the sink under the deadline; splits it early when it will not finish. */
+    const attempt = async (
+      slice: TimeWindow,
+      tail: Map<string, number> | undefined,
+      cutoffMs: number,
+    ): Promise<SliceOutcome> => {
+      const lengthMs = slice.end.getTime() - slice.start.getTime();
+      const giveUp = new AbortController();
+      const signal = AbortSignal.any([context.signal, giveUp.signal]);
+      const attemptStart = Date.now();
+      let shareRead = 0;
+      let splitTo: number | undefined;
+      const onProgress = (share: number) => {
+        shareRead = Math.max(shareRead, share);
+        if (signal.aborted || lengthMs <= minSliceMs || !(share > 0 && share < 1)) return;
+        const elapsed = Date.now() - attemptStart;
+        const projectedEnd = attemptStart + elapsed / share;
+        const { workEndsAt } = context.deadline;
+        if (projectedEnd <= workEndsAt) return;
+        // Sized to be read in half the time left at this attempt's pace, and at least halved.
+        const msPerSliceMs = elapsed / (share * lengthMs);
+        const fits = (splitMargin * Math.max(0, workEndsAt - Date.now())) / msPerSliceMs;
+        splitTo = Math.max(minSliceMs, Math.min(Math.floor(lengthMs / 2), Math.floor(fits)));
+        giveUp.abort(
+          new SliceSplit(
+            `slice ${slice.start.toISOString()} – ${slice.end.toISOString()} would be read by ${new Date(projectedEnd).toISOString()}, after the deadline`,
+          ),
+        );
+        context.log.info(
+          `${name}: slice ${slice.start.toISOString()} – ${slice.end.toISOString()} read ${Math.round(share * 100)} % in ${elapsed} ms would not be read before the deadline (in ${Math.round((projectedEnd - attemptStart) / 1000)} s, ${Math.round((workEndsAt - attemptStart) / 1000)} s left): reading on in slices of ${formatSpan(splitTo)}`,
+        );
+      };
+      const acceptedHere = new Map<string, number>();
+      const onAccepted = identifyRow
+        ? (rows: readonly TableRows[Table][]) => {
+            for (const row of rows) {
+              const identity = identifyRow(row);
+              const second = identity && secondOf(identity.timeMs);
+              if (identity && second !== undefined) acceptedHere.set(digestOfId(identity.id), second);
+            }
+          }
+        : undefined;
+      const read = source.read(slice, { signal, onProgress });
+      try {
+        await context.pump(
+          untilAborted(
+            identifyRow
+              ? skipAccepted(read, identifyRow, accepted, sentThisRun, tail, cutoffMs, counts)
+              : read,
+            signal,
+          ),
+          { onAccepted },
+        );
+        return { kind: 'accepted' };
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        for (const [digest, second] of acceptedHere) sentThisRun.set(digest, second);
+        if (context.signal.aborted || splitTo === undefined) return { kind: 'cut', shareRead };
+        return { kind: 'split', sliceMs: splitTo };
+      }
+    };
+
+    /**
+     * Past the deadline (or the budget on `now`'s clock): say what is left; the next run resumes. What the
+     * sink accepted of slices not committed (the one cut, those given up to be split) is remembered with
+     * the checkpoint, whose position stays: the next run skips it like the overlap's accepted Ids.
+     */
+    const stop = async (at: number, cut?: { slice: TimeWindow; shareRead: number }) => {
+      const why = context.deadline.reached()
+        ? context.deadline.describe()
+        : context.signal.aborted
+          ? `the run was aborted (${describeError(context.signal.reason)})`
+          : `time budget of ${formatSpan(policy.budgetMs)} used up`;
+      const resume = options.explicitWindow
+        ? `run the backfill again from ${new Date(at).toISOString()}`
+        : `the next run resumes from the checkpoint at ${new Date(position).toISOString()}`;
+      context.stats.warnings.push(
+        `${why} with ${formatSpan(endMs - at)} of events left to read (${new Date(at).toISOString()} – ${end.toISOString()})` +
+          (cut
+            ? `; the slice ${cut.slice.start.toISOString()} – ${cut.slice.end.toISOString()} was aborted ${cut.shareRead > 0 ? `with about ${Math.round(cut.shareRead * 100)} % of it read ` : ''}and is read again`
+            : '') +
+          (sliceMs < policy.sliceMs ? `; slices were cut to ${formatSpan(sliceMs)} to fit the time` : '') +
+          `; ${resume}`,
+      );
+      if (remember && sentThisRun.size > 0) {
+        const next = accepted.with(sentThisRun, position - policy.overlapMs);
+        accepted = next.ids;
+        counts.forgotten += next.dropped;
+        try {
+          await checkpoints.set({
+            collector: collector.name,
+            scope: source.scope,
+            position: new Date(position),
+            runId: context.runId,
+            updatedAt: now(),
+            acceptedIds: accepted.encode(),
+          });
+        } catch (error) {
           context.stats.warnings.push(
-            `time budget of ${Math.round(policy.budgetMs / 60_000)} min used up with ${remaining} slice(s) left before ${end.toISOString()}; the next run resumes from ${slice.start.toISOString()}`,
+            `the ${sentThisRun.size} event(s) accepted beyond the checkpoint could not be remembered (${describeError(error)}): the next run sends them again`,
           );
-          return { status: 'PartiallySucceeded', window: context.covered };
         }
+      }
+      return { status: 'PartiallySucceeded' as const, window: context.covered };
+    };
+
+    try {
+      while (cursor < endMs) {
+        const slice = { start: new Date(cursor), end: new Date(Math.min(cursor + sliceMs, endMs)) };
+        if (context.signal.aborted || now().getTime() - runStart > policy.budgetMs) return await stop(cursor);
         // Ids at or after the cutoff may be read again (by the next slice, whose start is this one's end,
         // both inclusive; by the next run, from the checkpoint − overlap): remember those the sink accepts.
         const sliceEnd = slice.end.getTime();
         const cutoffMs = Math.min(sliceEnd, Math.max(position, sliceEnd) - policy.overlapMs);
-        const tail = new Map<string, number>();
-        await context.pump(
-          identify
-            ? skipAccepted(source.read(slice), identify, accepted, tail, cutoffMs, counts)
-            : source.read(slice),
-        );
+        const tail = remember ? new Map<string, number>() : undefined;
+        const outcome = await attempt(slice, tail, cutoffMs);
+        if (outcome.kind === 'split') {
+          // The rest of the run goes in slices of the smaller length: the next slices hold as much.
+          sliceMs = outcome.sliceMs;
+          continue;
+        }
+        if (outcome.kind === 'cut') return await stop(cursor, { slice, shareRead: outcome.shareRead });
         // The sink accepted every record of the slice: only now may the checkpoint move past it.
         if (!options.explicitWindow) {
           let acceptedIds: Uint8Array | undefined;
-          if (identify) {
+          if (tail) {
             const next = accepted.with(tail, cutoffMs);
             accepted = next.ids;
             counts.forgotten += next.dropped;
@@ -133,12 +272,28 @@ export async function runWindowedCollector<Table extends TableName>(
           position = Math.max(position, sliceEnd);
         }
         context.covered = { start, end: slice.end };
+        cursor = sliceEnd;
+        // Only events at or after the new start can be read again in this run.
+        for (const [digest, second] of sentThisRun)
+          if ((second + 1) * 1000 <= cursor) sentThisRun.delete(digest);
       }
     } finally {
       report();
     }
     return { status: 'Succeeded', window: { start, end } };
   });
+}
+
+/**
+ * Passes rows on until the signal aborts, then throws its reason. Also when the source ends quietly
+ * after an abort: a read that stopped early has not read its window in full, and must not be committed.
+ */
+async function* untilAborted<Row>(rows: AsyncIterable<Row>, signal: AbortSignal): AsyncGenerator<Row> {
+  for await (const row of rows) {
+    if (signal.aborted) throw abortError(signal);
+    yield row;
+  }
+  if (signal.aborted) throw abortError(signal);
 }
 
 /** The checkpoint's accepted Ids; unreadable ones are dropped with a warning (duplicates, never loss). */
@@ -155,16 +310,18 @@ function acceptedIdsOf(checkpoint: Checkpoint | undefined, warnings: string[]): 
 }
 
 /**
- * Passes on the rows the sink has not accepted yet: drops those whose Id is remembered, or that came
- * already in this slice (Graph can repeat an event). Rows at or after `cutoffMs` are noted in `tail`, for
- * the caller to remember once the sink has accepted the slice. Only rows that can be among the
+ * Passes on the rows the sink has not accepted yet: drops those whose Id is remembered, that the sink
+ * accepted earlier in this run (from a slice given up to be read smaller), or that came already in this
+ * slice (Graph can repeat an event). Rows at or after `cutoffMs` are noted in `tail` (when there is one),
+ * for the caller to remember once the sink has accepted the slice. Only rows that can be among the
  * remembered (not later than the newest) or must be noted are digested.
  */
 async function* skipAccepted<Row>(
   rows: AsyncIterable<Row>,
   identify: (row: Row) => EventIdentity | undefined,
   accepted: AcceptedIds,
-  tail: Map<string, number>,
+  sentThisRun: ReadonlyMap<string, number>,
+  tail: Map<string, number> | undefined,
   cutoffMs: number,
   counts: { skipped: number },
 ): AsyncIterable<Row> {
@@ -172,14 +329,18 @@ async function* skipAccepted<Row>(
     const identity = identify(row);
     if (identity !== undefined) {
       const { timeMs } = identity;
-      const second = timeMs >= cutoffMs ? secondOf(timeMs) : undefined;
-      if (second !== undefined || timeMs < accepted.untilMs) {
+      const second = tail && timeMs >= cutoffMs ? secondOf(timeMs) : undefined;
+      if (second !== undefined || timeMs < accepted.untilMs || sentThisRun.size > 0) {
         const digest = digestOfId(identity.id);
-        if (accepted.has(digest) || tail.has(digest)) {
+        if (accepted.has(digest) || tail?.has(digest)) {
           counts.skipped += 1;
           continue;
         }
-        if (second !== undefined) tail.set(digest, second);
+        if (second !== undefined) tail?.set(digest, second);
+        if (sentThisRun.has(digest)) {
+          counts.skipped += 1;
+          continue;
+        }
       }
     }
     yield row;

@@ -2,11 +2,27 @@ import type { TableName, TableRows } from '../tables/generated.js';
 import type { CollectorContext } from './collector.js';
 import type { TimeWindow } from './runCollector.js';
 
+/** How the runner reads one window. */
+export interface WindowReadOptions {
+  /**
+   * Aborts the read: at the run's deadline, or when the runner gives the window up to read it in smaller
+   * slices. The source passes it to every call it makes and then throws (the signal's reason).
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * For a source that reads a window newest first (Graph): told, before each further page, the share of
+   * the window's time span read in full so far (0–1). From it and the time taken so far the runner
+   * projects whether the window will be read before the deadline, and splits it early if not. Not told on
+   * the last page: the window is read then.
+   */
+  readonly onProgress?: (shareRead: number) => void;
+}
+
 /** An opened source: whose data it reads (the checkpoint scope) and how to read one window. */
 export interface WindowedSource<Table extends TableName> {
   /** E.g. the Entra tenant ID: one checkpoint per collector and scope. */
   readonly scope: string;
-  read(window: TimeWindow): AsyncIterable<TableRows[Table]>;
+  read(window: TimeWindow, options?: WindowReadOptions): AsyncIterable<TableRows[Table]>;
 }
 
 /** What tells one event from another: the source's Id for it, and its event time (ms since 1970). */
@@ -36,9 +52,15 @@ export interface WindowPolicy {
   readonly lagMs: number;
   /** First run (no checkpoint): how far back to start. */
   readonly initialLookbackMs: number;
-  /** A window is read and committed in slices of at most this length. */
+  /**
+   * A window is read and committed in slices of at most this length. A slice that cannot be read before
+   * the run's deadline is split, and the run goes on in slices of the smaller length.
+   */
   readonly sliceMs: number;
-  /** Stop starting new slices after this long; the next run resumes from the checkpoint. */
+  /**
+   * The run's time budget (RUN_TIME_BUDGET_MINUTES): reading stops at its deadline, slices in flight are
+   * aborted, and the next run resumes from the checkpoint.
+   */
   readonly budgetMs: number;
   /** The source keeps events this long: a checkpoint older than that has lost data. */
   readonly retentionMs: number;

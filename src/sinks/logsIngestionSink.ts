@@ -44,11 +44,25 @@ export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink
         truncations.push(...result.truncations);
         return result.row;
       });
+      const signal = sendOptions?.signal;
       try {
+        signal?.throwIfAborted();
         await client.upload(options.dcrImmutableId, stream, fitted as unknown as Record<string, unknown>[], {
           maxConcurrency: options.maxConcurrency ?? 4,
+          // Every request and every retry wait of the upload stops when the run's deadline comes.
+          abortSignal: signal,
         });
+        // The SDK stops starting chunks once aborted and returns without an error for those it skipped.
+        signal?.throwIfAborted();
       } catch (error) {
+        if (signal?.aborted) {
+          throw new SinkRejectedError(
+            table,
+            rows.length,
+            rows.length,
+            `${stream}: the upload was aborted (${describeError(signal.reason)})`,
+          );
+        }
         if (isAggregateLogsUploadError(error)) {
           const rejected = error.errors.reduce((sum, failure) => sum + failure.failedLogs.length, 0);
           const first = error.errors[0]?.cause;

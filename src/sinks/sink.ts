@@ -10,6 +10,11 @@ export interface SendOptions {
    * rows carrying them were accepted (a run records them in its run row's Warnings).
    */
   readonly onTruncated?: (truncations: readonly Truncation[]) => void;
+  /**
+   * Aborts the upload (the run's deadline): `send` then rejects soon after, and the rows count as not
+   * accepted, whatever part of them the destination may have taken (at least once, never lost).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Where rows go. `send` resolves only when the destination has accepted every row it was given. */

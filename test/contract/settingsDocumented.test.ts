@@ -10,7 +10,7 @@ function settingsReadByCode(): string[] {
   for (const file of [
     'src/config/settings.ts',
     'src/config/keyVault.ts',
-    'src/state/checkpointSettings.ts',
+    'src/config/checkpointSettings.ts',
   ]) {
     const source = readFileSync(join(repoRoot, file), 'utf8');
     for (const match of source.matchAll(

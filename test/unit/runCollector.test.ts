@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'vitest';
-import type { Collector } from '../../src/run/collector.js';
+import { RunDeadlineError, type Collector, type CollectorContext } from '../../src/run/collector.js';
 import type { Logger } from '../../src/run/logger.js';
-import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';
-import { SinkRejectedError } from '../../src/sinks/sink.js';
+import { budgetPhases, CollectorRunError, runCollector } from '../../src/run/runCollector.js';
+import { SinkRejectedError, type RecordSink } from '../../src/sinks/sink.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';
 import { memorySink as keepingSink } from '../support/memorySink.js';
 
@@ -123,5 +124,106 @@ describe('runCollector', () => {
       runCollector({ collector: collector(3), sink, log }),
       /uploaded its 3 records but not its run row/,
     );
+  });
+});
+
+describe('the run deadline', () => {
+  // budgetPhases(1000): reading stops at 750 ms, uploads at 850 ms, the run row by 1000 ms.
+  const budgetMs = 1_000;
+
+  /** Yields `count` rows, then waits `waitMs` (under the run's signal unless told to ignore it). */
+  function slowCollector(count: number, waitMs: number, seen: { aborted?: unknown }, honourSignal = true) {
+    return {
+      name: 'slow-source',
+      table: 'AWSIAMAccessKeys_CL' as const,
+      async *read(context: CollectorContext) {
+        for (let i = 0; i < count; i += 1) yield row(i);
+        try {
+          await sleep(waitMs, undefined, honourSignal ? { signal: context.signal } : {});
+        } catch (error) {
+          seen.aborted = error;
+          throw error;
+        }
+        yield row(count);
+      },
+    };
+  }
+
+  it('aborts the source in flight at the deadline and still writes the run row: Failed, the snapshot named incomplete', async () => {
+    const seen: { aborted?: unknown } = {};
+    const { sink, rows } = memorySink();
+    const started = Date.now();
+    await assert.rejects(
+      runCollector({ collector: slowCollector(5, 5_000, seen), sink, log, batchSize: 1, budgetMs }),
+      (error: unknown) => {
+        assert.ok(error instanceof CollectorRunError);
+        assert.match(error.message, /time budget of .* ran out after 5 of the snapshot's rows were uploaded/);
+        return true;
+      },
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < budgetMs + 1_000, `the run ended after ${elapsed} ms, within its budget`);
+    // node:timers rejects with an AbortError whose cause is the signal's reason.
+    assert.ok(
+      (seen.aborted as { cause?: unknown } | undefined)?.cause instanceof RunDeadlineError,
+      'the wait in flight was aborted by the deadline',
+    );
+    assert.equal(
+      rows.get('AWSIAMAccessKeys_CL')?.length,
+      5,
+      'what was read before the deadline was delivered',
+    );
+    const [runRow] = rows.get('CollectorRuns_CL') as CollectorRunsRow[];
+    assert.equal(runRow?.Status, 'Failed');
+    assert.equal(runRow?.RecordsUploaded, 5);
+    assert.match(runRow?.Error ?? '', /RUN_TIME_BUDGET_MINUTES.*snapshot \(SnapshotId .*\) is incomplete/);
+  });
+
+  it('leaves behind a source that ignores the signal, and writes the run row before the budget ends', async () => {
+    const seen: { aborted?: unknown } = {};
+    const { sink, rows } = memorySink();
+    const started = Date.now();
+    await assert.rejects(
+      runCollector({ collector: slowCollector(3, 3_000, seen, false), sink, log, budgetMs }),
+      /did not stop when its work was aborted/,
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < budgetMs + 1_000, `the run ended after ${elapsed} ms, within its budget`);
+    assert.equal((rows.get('CollectorRuns_CL') as CollectorRunsRow[])[0]?.Status, 'Failed');
+  });
+
+  it('aborts uploads still in flight when the time to deliver is up', async () => {
+    const rows: unknown[] = [];
+    let abortedUploads = 0;
+    const sink: RecordSink = {
+      description: 'a sink that takes 5 s unless aborted',
+      async send(table, batch, options) {
+        if (table !== 'CollectorRuns_CL') {
+          try {
+            await sleep(5_000, undefined, { signal: options?.signal });
+          } catch (error) {
+            abortedUploads += 1;
+            throw error;
+          }
+        }
+        rows.push(...batch);
+      },
+    };
+    const started = Date.now();
+    await assert.rejects(runCollector({ collector: collector(3), sink, log, budgetMs }), CollectorRunError);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < budgetMs + 1_000, `the run ended after ${elapsed} ms, within its budget`);
+    assert.equal(abortedUploads, 1);
+    assert.equal((rows.at(-1) as CollectorRunsRow | undefined)?.Status, 'Failed', 'the run row was written');
+  });
+
+  it('splits the budget into reading, delivering and the run row, inside the host timeout', () => {
+    assert.deepEqual(budgetPhases(20 * 60_000), {
+      workMs: 17 * 60_000,
+      deliveryMs: 19 * 60_000,
+      endMs: 20 * 60_000,
+    });
+    const small = budgetPhases(60_000);
+    assert.ok(small.workMs >= 50_000 && small.deliveryMs < small.endMs && small.endMs === 60_000);
   });
 });

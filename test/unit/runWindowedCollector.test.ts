@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'vitest';
 import { silentLogger } from '../../src/run/logger.js';
 import type { TimeWindow } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import { AcceptedIds } from '../../src/state/acceptedIds.js';
-import type { WindowPolicy, WindowedCollector } from '../../src/run/windowedCollector.js';
+import type { WindowPolicy, WindowReadOptions, WindowedCollector } from '../../src/run/windowedCollector.js';
 import type { RecordSink } from '../../src/sinks/sink.js';
 import type { Checkpoint, CheckpointStore } from '../../src/state/checkpointStore.js';
 import type { CollectorRunsRow, EntraAuditLogsRow } from '../../src/tables/generated.js';
@@ -499,5 +500,139 @@ describe('the overlap is re-read, not re-sent', () => {
       'every event of the window, bounds included',
     );
     assert.equal(checkpoints.stored(), before);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The deadline: slices that cannot be read in time are split; what is left goes to the next run
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Like Graph: a window's events newest first, `pageSize` a page, each page taking `pageMs` under the
+ * read's signal, and the share of the window read told between pages. A `quiet` source swallows the
+ * abort and just ends, as a careless source might.
+ */
+function pagedCollector(
+  events: readonly SourceEvent[],
+  options: { pageSize: number; pageMs: number; reads: TimeWindow[]; quiet?: boolean },
+): WindowedCollector<'EntraAuditLogs_CL'> {
+  return {
+    ...arrivingCollector(events, () => Infinity),
+    open: () =>
+      Promise.resolve({
+        scope: 'tenant-1',
+        async *read(window: TimeWindow, read?: WindowReadOptions) {
+          options.reads.push(window);
+          const [start, end] = [window.start.getTime(), window.end.getTime()];
+          const matching = events
+            .filter((e) => e.timeMs >= start && e.timeMs <= end)
+            .sort((a, b) => b.timeMs - a.timeMs);
+          for (let i = 0; i < matching.length; i += options.pageSize) {
+            try {
+              await sleep(options.pageMs, undefined, { signal: read?.signal });
+            } catch (error) {
+              if (options.quiet) return;
+              throw error;
+            }
+            const page = matching.slice(i, i + options.pageSize);
+            for (const e of page) {
+              const iso = new Date(e.timeMs).toISOString();
+              yield { TimeGenerated: iso, ActivityDateTime: iso, Id: e.id } as EntraAuditLogsRow;
+            }
+            const oldest = page.at(-1)?.timeMs ?? end;
+            if (i + options.pageSize < matching.length) read?.onProgress?.((end - oldest) / (end - start));
+          }
+        },
+      }),
+  };
+}
+
+describe('the run deadline', () => {
+  const t0 = runTime.getTime();
+  // Six hours of backlog in one slice: 2,160 events, 44 pages of 40 ms. A run of 1 s reads for 0.7 s
+  // (budgetPhases): the backlog takes at least three runs.
+  const deadlinePolicy: WindowPolicy = { ...policy, sliceMs: 6 * 60 * minute, budgetMs: 1_000 };
+  const backlog = eventsEvery(10_000, t0 - 6 * 3_600_000, t0 - policy.lagMs, () => 0);
+
+  /** Runs until one succeeds (at most `maxRuns`), each into its own sink; each must end within its budget. */
+  async function runUntilDone(collector: WindowedCollector<'EntraAuditLogs_CL'>, maxRuns = 12) {
+    const checkpoints = memoryCheckpoints();
+    const runs = [];
+    for (let k = 0; k < maxRuns; k += 1) {
+      const memory = keepingSink();
+      const started = Date.now();
+      const result = await runWindowedCollector({
+        collector,
+        checkpoints: checkpoints.store,
+        sink: memory.sink,
+        log: silentLogger,
+        policy: deadlinePolicy,
+        batchSize: 25,
+        now: () => runTime,
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < deadlinePolicy.budgetMs + 1_000, `run ${k} took ${elapsed} ms`);
+      runs.push({ result, memory, position: checkpoints.position() });
+      if (result.status === 'Succeeded') break;
+    }
+    return { runs, checkpoints };
+  }
+
+  it('splits a slice that cannot be read in time, commits the parts, and the next runs work the backlog off', async () => {
+    const reads: TimeWindow[] = [];
+    const { runs } = await runUntilDone(pagedCollector(backlog, { pageSize: 50, pageMs: 40, reads }));
+
+    const [first] = runs;
+    assert.equal(first?.result.status, 'PartiallySucceeded', 'the first run ran out of time');
+    assert.match(
+      first?.result.warnings.join('\n') ?? '',
+      /time budget of 1 s \(RUN_TIME_BUDGET_MINUTES.*\) ran out with .* of events left to read .*the next run resumes from the checkpoint/,
+    );
+    const [whole, part] = reads;
+    const length = (w?: TimeWindow) => (w ? w.end.getTime() - w.start.getTime() : 0);
+    assert.equal(length(whole), 6 * 3_600_000 - policy.lagMs, 'the whole backlog was tried as one slice');
+    assert.ok(length(part) <= length(whole) / 2, 'then read in smaller slices');
+    const runRow = first?.memory.rowsOf('CollectorRuns_CL')[0];
+    assert.equal(runRow?.Status, 'PartiallySucceeded');
+    assert.match(runRow?.Warnings ?? '', /left to read/);
+
+    assert.ok(runs.length >= 3, `the backlog took ${runs.length} runs`);
+    assert.equal(runs.at(-1)?.result.status, 'Succeeded', 'worked off');
+    for (let k = 0; k < runs.length; k += 1) {
+      const before = k === 0 ? t0 - 6 * 3_600_000 : (runs[k - 1]?.position?.getTime() ?? 0);
+      assert.ok((runs[k]?.position?.getTime() ?? 0) > before, `run ${k} moved the checkpoint`);
+      const ids = runs[k]?.memory.rowsOf('EntraAuditLogs_CL').map((r) => r.Id) ?? [];
+      assert.equal(new Set(ids).size, ids.length, `run ${k} sent nothing twice`);
+    }
+    const sent = deliveries(...runs.map((r) => r.memory));
+    assert.deepEqual(
+      backlog.filter((e) => !sent.has(e.id)).map((e) => e.id),
+      [],
+      'no event lost',
+    );
+    // What the sink accepted of slices not committed is remembered with the checkpoint, not sent again.
+    const extra = [...sent.values()].reduce((sum, n) => sum + n - 1, 0);
+    assert.ok(extra <= backlog.length * 0.02, `${extra} duplicates`);
+  });
+
+  it('never commits a slice whose source stopped quietly at the deadline', async () => {
+    const reads: TimeWindow[] = [];
+    const { runs } = await runUntilDone(
+      pagedCollector(backlog, { pageSize: 50, pageMs: 40, reads, quiet: true }),
+      2,
+    );
+    assert.equal(runs[0]?.result.status, 'PartiallySucceeded');
+    const sent = new Set<string>();
+    for (const [k, run] of runs.entries()) {
+      for (const row of run.memory.rowsOf('EntraAuditLogs_CL')) sent.add(row.Id ?? '');
+      const position = run.position?.getTime() ?? 0;
+      const missing = backlog.filter((e) => e.timeMs < position && !sent.has(e.id));
+      assert.deepEqual(
+        missing.map((e) => e.id),
+        [],
+        `run ${k}: the checkpoint is not past undelivered events`,
+      );
+    }
+    assert.ok((runs[1]?.position?.getTime() ?? 0) > (runs[0]?.position?.getTime() ?? 0), 'and it moves');
   });
 });

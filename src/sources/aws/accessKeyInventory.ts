@@ -8,7 +8,9 @@ import {
   type IAMClient,
   type User,
 } from '@aws-sdk/client-iam';
+import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import { pMapIterable } from 'p-map';
+import { abortError, raceAbort } from '../../run/collector.js';
 import { maskAccessKeyId } from '../../run/redact.js';
 import type { AccessKeyFacts } from './accessKeyRow.js';
 import { hasAwsErrorCode } from './awsErrors.js';
@@ -48,6 +50,32 @@ export interface InventoryOptions {
    * was, which users were deleted while the run read them. Names users, never secrets or full key IDs.
    */
   readonly onWarning?: (warning: string) => void;
+  /**
+   * The run's deadline: every call stops when it aborts (the request, the SDK's retry waits, the
+   * credential report's polling), and the listing throws.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Makes every call of `client` stop when `signal` aborts: one already aborted is not made, one in flight
+ * (its credentials, retries and their waits included) rejects at once. For calls made by code that takes
+ * no signal (the credential report's waiter, the SDK's role-chaining providers); calls that can take
+ * `{ abortSignal }` get it too, which also closes their request.
+ */
+export function abortCallsWith<Input extends object, Output extends object>(
+  client: { middlewareStack: MiddlewareStack<Input, Output> },
+  signal: AbortSignal | undefined,
+): void {
+  if (signal === undefined) return;
+  const stop: InitializeMiddleware<Input, Output> = (next) => (args) =>
+    signal.aborted ? Promise.reject(abortError(signal)) : raceAbort(next(args), signal);
+  client.middlewareStack.add(stop, {
+    step: 'initialize',
+    priority: 'high',
+    name: 'crosscloudAbortOnDeadline',
+    override: true,
+  });
 }
 
 /**
@@ -68,10 +96,12 @@ export async function* listAccessKeysWithLastUse(
   options: InventoryOptions,
 ): AsyncGenerator<AccessKeyFacts> {
   const warn = options.onWarning ?? (() => {});
+  const { signal } = options;
   let report: CredentialReport | undefined;
   if (options.route !== 'api') {
     try {
-      report = await fetchCredentialReport(iam, options.reportWait);
+      // The report's polling takes no signal: stop waiting for it at the deadline.
+      report = await raceAbort(fetchCredentialReport(iam, options.reportWait), signal);
     } catch (error) {
       if (!(error instanceof CredentialReportUnavailableError)) throw error;
       warn(`credential report unavailable, used per-key API calls instead: ${error.message}`);
@@ -83,11 +113,16 @@ export async function* listAccessKeysWithLastUse(
   if (root) yield* rootKeys(root, report?.generatedTime);
 
   const vanished: Vanished[] = [];
-  const users = listUsers(iam);
-  const perUser = pMapIterable(users, (user) => keysOfUser(iam, user, join, vanished), {
-    concurrency: options.concurrency,
-    backpressure: options.concurrency * 2,
-  });
+  const users = listUsers(iam, signal);
+  const perUser = pMapIterable(
+    users,
+    async (user) => {
+      // pMapIterable takes no signal: users it had read ahead are not started past the deadline.
+      if (signal?.aborted) throw abortError(signal);
+      return keysOfUser(iam, user, join, vanished, signal);
+    },
+    { concurrency: options.concurrency, backpressure: options.concurrency * 2 },
+  );
   for await (const keys of perUser) yield* keys;
   if (vanished.length > 0) warn(describeVanished(vanished));
 }
@@ -143,8 +178,8 @@ function formatMinutes(ms: number): string {
   return String(Math.round((ms / 60_000) * 10) / 10);
 }
 
-async function* listUsers(iam: IAMClient): AsyncGenerator<User> {
-  for await (const page of paginateListUsers({ client: iam, pageSize: 1000 }, {})) {
+async function* listUsers(iam: IAMClient, signal: AbortSignal | undefined): AsyncGenerator<User> {
+  for await (const page of paginateListUsers({ client: iam, pageSize: 1000 }, {}, { abortSignal: signal })) {
     yield* page.Users ?? [];
   }
 }
@@ -169,10 +204,11 @@ async function keysOfUser(
   user: User,
   join: ReportJoin | undefined,
   vanished: Vanished[],
+  signal: AbortSignal | undefined,
 ): Promise<AccessKeyFacts[]> {
   const userName = user.UserName ?? '';
   try {
-    return await keysOfExistingUser(iam, user, userName, join, vanished);
+    return await keysOfExistingUser(iam, user, userName, join, vanished, signal);
   } catch (error) {
     if (!(error instanceof UserVanished)) throw error;
     vanished.push({ userName, what: `deleted (${error.message})` });
@@ -186,18 +222,19 @@ async function keysOfExistingUser(
   userName: string,
   join: ReportJoin | undefined,
   vanished: Vanished[],
+  signal: AbortSignal | undefined,
 ): Promise<AccessKeyFacts[]> {
   const reported = join?.report.users.get(userName);
   // The report says this user had no key: skip the call, unless the report is too old to trust on it.
   // Users created since the report are not in it and are always asked.
   if (reported && reported.keys.length === 0 && !join?.askKeyless) return [];
 
-  const keys = await listAccessKeys(iam, userName);
+  const keys = await listAccessKeys(iam, userName, signal);
   if (keys.length === 0) return [];
 
   const flags = reported
     ? { mfaActive: reported.mfaActive, passwordEnabled: reported.passwordEnabled }
-    : await userSignInFlags(iam, userName);
+    : await userSignInFlags(iam, userName, signal);
   const unmatched = new Set(reported?.keys ?? []);
   const facts = await Promise.all(
     keys.map(async (key): Promise<AccessKeyFacts | undefined> => {
@@ -221,7 +258,7 @@ async function keysOfExistingUser(
           credentialReportTime: join?.report.generatedTime,
         };
       }
-      const used = await lastUse(iam, key);
+      const used = await lastUse(iam, key, signal);
       if (used === undefined) {
         vanished.push({
           userName,
@@ -235,10 +272,18 @@ async function keysOfExistingUser(
   return facts.filter((fact) => fact !== undefined);
 }
 
-async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessKeyMetadata[]> {
+async function listAccessKeys(
+  iam: IAMClient,
+  userName: string,
+  signal: AbortSignal | undefined,
+): Promise<AccessKeyMetadata[]> {
   const keys: AccessKeyMetadata[] = [];
   try {
-    for await (const page of paginateListAccessKeys({ client: iam }, { UserName: userName })) {
+    for await (const page of paginateListAccessKeys(
+      { client: iam },
+      { UserName: userName },
+      { abortSignal: signal },
+    )) {
       keys.push(...(page.AccessKeyMetadata ?? []));
     }
   } catch (error) {
@@ -268,11 +313,13 @@ function takeMatchingSlot(
 async function lastUse(
   iam: IAMClient,
   key: AccessKeyMetadata,
+  signal: AbortSignal | undefined,
 ): Promise<Pick<AccessKeyFacts, 'lastUsedDate' | 'lastUsedRegion' | 'lastUsedService'> | undefined> {
   let used;
   try {
     ({ AccessKeyLastUsed: used } = await iam.send(
       new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId }),
+      { abortSignal: signal },
     ));
   } catch (error) {
     if (hasAwsErrorCode(error, 'NoSuchEntity')) return undefined;
@@ -290,13 +337,16 @@ async function lastUse(
 async function userSignInFlags(
   iam: IAMClient,
   userName: string,
+  signal: AbortSignal | undefined,
 ): Promise<Pick<AccessKeyFacts, 'mfaActive' | 'passwordEnabled'>> {
   const [mfa, passwordEnabled] = await Promise.all([
-    iam.send(new ListMFADevicesCommand({ UserName: userName, MaxItems: 1 })).catch((error: unknown) => {
-      if (hasAwsErrorCode(error, 'NoSuchEntity')) throw new UserVanished('ListMFADevices');
-      throw error;
-    }),
-    iam.send(new GetLoginProfileCommand({ UserName: userName })).then(
+    iam
+      .send(new ListMFADevicesCommand({ UserName: userName, MaxItems: 1 }), { abortSignal: signal })
+      .catch((error: unknown) => {
+        if (hasAwsErrorCode(error, 'NoSuchEntity')) throw new UserVanished('ListMFADevices');
+        throw error;
+      }),
+    iam.send(new GetLoginProfileCommand({ UserName: userName }), { abortSignal: signal }).then(
       () => true,
       (error: unknown) => {
         if (!hasAwsErrorCode(error, 'NoSuchEntity')) throw error;

@@ -8,7 +8,7 @@ import { pMapIterable } from 'p-map';
 import type { Collector, CollectorContext, SourceStats } from '../../run/collector.js';
 import { describeError } from '../../run/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
-import { listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
+import { abortCallsWith, listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
 import { toAccessKeyRow, type AccessKeyIdMode } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
 import {
@@ -30,7 +30,8 @@ export interface OrganizationMode {
   /**
    * No account is started once this much of the run has passed (the first always is), so a large
    * organization ends PartiallySucceeded, naming what it left out, instead of hitting the host's
-   * timeout with nothing recorded. RUN_TIME_BUDGET_MINUTES.
+   * timeout with nothing recorded. RUN_TIME_BUDGET_MINUTES. The run's deadline (its signal) also stops
+   * starting accounts, and aborts those in flight: their rows are left out, and they are named too.
    */
   readonly budgetMs: number;
   /** Where each account's last full inventory is kept; without it accounts go in ID order. */
@@ -102,11 +103,13 @@ async function* inventoryOrganization(
 ): AsyncGenerator<AWSIAMAccessKeysRow> {
   const clock = organization.clock ?? Date.now;
   const started = clock();
+  const { signal } = context;
   const organizations = new OrganizationsClient(clientConfig(options, hub));
   countApiCalls(organizations, context.stats);
+  abortCallsWith(organizations, signal);
   let active: OrganizationAccount[];
   try {
-    active = await listActiveAccounts(organizations, organization.accounts);
+    active = await listActiveAccounts(organizations, organization.accounts, signal);
   } finally {
     organizations.destroy();
   }
@@ -117,11 +120,13 @@ async function* inventoryOrganization(
   let attempted = 0;
   let failed = 0;
   const notStarted: OrganizationAccount[] = [];
-  // An account's rows are gathered before they are passed on, so a failing account adds none.
+  const cutOff: OrganizationAccount[] = [];
+  // An account's rows are gathered before they are passed on, so a failing account adds none, nor one
+  // the deadline aborts; those finished before it are still passed on (and delivered) after it.
   const perAccount = pMapIterable(
     accounts,
     async (account) => {
-      if (attempted > 0 && clock() - started >= organization.budgetMs) {
+      if (signal?.aborted || (attempted > 0 && clock() - started >= organization.budgetMs)) {
         notStarted.push(account);
         return [];
       }
@@ -144,6 +149,10 @@ async function* inventoryOrganization(
       try {
         for await (const row of inventoryAccount(options, credentials, account, context)) rows.push(row);
       } catch (error) {
+        if (signal?.aborted) {
+          cutOff.push(account);
+          return [];
+        }
         failed += 1;
         context.stats.failures.push(
           `account ${account.id} (${account.name ?? 'no name'}): ${describeError(error)}`,
@@ -156,9 +165,10 @@ async function* inventoryOrganization(
     { concurrency: organization.accountConcurrency },
   );
   for await (const rows of perAccount) yield* rows;
+  if (cutOff.length > 0) context.stats.failures.push(describeCutOff(cutOff, accounts, organization));
   if (notStarted.length > 0)
     context.stats.failures.push(describeNotStarted(notStarted, accounts, organization));
-  if (attempted > 0 && failed === attempted) {
+  if (attempted > 0 && failed + cutOff.length === attempted) {
     const of =
       attempted === accounts.length
         ? `the organization's ${accounts.length}`
@@ -186,6 +196,20 @@ function describeNotStarted(
   );
 }
 
+function describeCutOff(
+  cutOff: readonly OrganizationAccount[],
+  accounts: readonly OrganizationAccount[],
+  organization: OrganizationMode,
+): string {
+  const shown = cutOff.slice(0, 20).map((account) => account.id);
+  const more = cutOff.length > shown.length ? ` and ${cutOff.length - shown.length} more` : '';
+  return (
+    `${cutOff.length} of ${accounts.length} accounts were still being inventoried when the time budget ` +
+    `(RUN_TIME_BUDGET_MINUTES) ran out, and were aborted, none of their rows sent: ${shown.join(', ')}${more}.` +
+    (organization.progress ? ' They go first in the next run.' : '')
+  );
+}
+
 /** The access keys of one account; `account` is known in organization mode, looked up otherwise. */
 async function* inventoryAccount(
   options: AwsAccessKeysCollectorOptions,
@@ -193,16 +217,21 @@ async function* inventoryAccount(
   account: OrganizationAccount | undefined,
   context: CollectorContext,
 ): AsyncGenerator<AWSIAMAccessKeysRow> {
+  const { signal } = context;
   const iam = new IAMClient(clientConfig(options, credentials));
   countApiCalls(iam, context.stats);
+  abortCallsWith(iam, signal);
   // Organizations already named the account. Asking STS too would cost a call and, as every client
   // resolves the role-chained credentials on its own, a second AssumeRole per account.
   const sts = account === undefined ? new STSClient(clientConfig(options, credentials)) : undefined;
   if (sts) countApiCalls(sts, context.stats);
+  if (sts) abortCallsWith(sts, signal);
   try {
     const [identity, aliases] = await Promise.all([
-      sts?.send(new GetCallerIdentityCommand({})),
-      account?.name === undefined ? iam.send(new ListAccountAliasesCommand({})) : undefined,
+      sts?.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+      account?.name === undefined
+        ? iam.send(new ListAccountAliasesCommand({}), { abortSignal: signal })
+        : undefined,
     ]);
     const snapshot = {
       id: context.runId,
@@ -221,6 +250,7 @@ async function* inventoryAccount(
       reportMaxAgeMs: options.credentialReportMaxAgeMs,
       runStart: context.startTime,
       onWarning: (warning) => context.stats.warnings.push(`account ${snapshot.accountId}: ${warning}`),
+      signal,
     });
     for await (const key of keys) yield toAccessKeyRow(key, snapshot);
   } finally {

@@ -15,14 +15,16 @@ export interface OrganizationAccount {
 
 /**
  * Active accounts of the organization, page by page until there is no NextToken. `State` is the
- * current field; `Status` (deprecated) is read when an older API answers without it.
+ * current field; `Status` (deprecated) is read when an older API answers without it. `signal` (the
+ * run's deadline) aborts the listing.
  */
 export async function listActiveAccounts(
   organizations: OrganizationsClient,
   filter: AccountFilter,
+  signal?: AbortSignal,
 ): Promise<OrganizationAccount[]> {
   const accounts: OrganizationAccount[] = [];
-  for await (const page of paginateListAccounts({ client: organizations }, {})) {
+  for await (const page of paginateListAccounts({ client: organizations }, {}, { abortSignal: signal })) {
     for (const account of page.Accounts ?? []) {
       if (!account.Id || !isActive(account)) continue;
       if (filter.include.length > 0 && !filter.include.includes(account.Id)) continue;

@@ -1,8 +1,8 @@
 import type { TokenCredential } from '@azure/core-auth';
-import type { EventIdentity, WindowedCollector } from '../../run/windowedCollector.js';
+import type { EventIdentity, WindowReadOptions, WindowedCollector } from '../../run/windowedCollector.js';
 import type { TimeWindow } from '../../run/runCollector.js';
 import type { EntraAuditLogsRow, EntraSignInsRow } from '../../tables/generated.js';
-import { createGraphClient, type GraphClientOptions } from './graphClient.js';
+import { createGraphClient, type GraphClient, type GraphClientOptions } from './graphClient.js';
 import type { GraphDirectoryAudit, GraphSignIn } from './graphTypes.js';
 import { toAuditRow, toSignInRow, type SignInEventType } from './rows.js';
 import { tenantOfToken } from './tenant.js';
@@ -44,6 +44,33 @@ function identity(id: string | null, time: string | null): EventIdentity | undef
 }
 
 /**
+ * The rows of a Graph audit-log query for one window, page by page under the read's signal. Graph pages
+ * newest first, so after each page everything later than its oldest event has been read: that share of
+ * the window is told to `onProgress` before the next page is fetched.
+ */
+async function* readWindow<Item, Row>(
+  graph: GraphClient,
+  path: string,
+  window: TimeWindow,
+  options: WindowReadOptions | undefined,
+  eventTime: (item: Item) => string | null | undefined,
+  toRow: (item: Item) => Row,
+): AsyncGenerator<Row> {
+  const endMs = window.end.getTime();
+  const spanMs = endMs - window.start.getTime();
+  let oldestMs = endMs;
+  for await (const page of graph.collection<Item>(path, { signal: options?.signal })) {
+    for (const item of page.items) {
+      const timeMs = Date.parse(eventTime(item) ?? '');
+      if (timeMs < oldestMs) oldestMs = timeMs;
+      yield toRow(item);
+    }
+    if (page.hasNext && spanMs > 0)
+      options?.onProgress?.(Math.min(1, Math.max(0, (endMs - oldestMs) / spanMs)));
+  }
+}
+
+/**
  * Sign-ins from /auditLogs/signIns. Interactive only: v1.0. Any other event type: the beta endpoint,
  * filtered on `signInEventTypes`, each row carrying its type.
  */
@@ -61,7 +88,7 @@ export function entraSignInsCollector(
       const typeFilter = `(signInEventTypes/any(t: ${options.eventTypes.map((type) => `t eq '${type}'`).join(' or ')}))`;
       return {
         scope: tenantId,
-        async *read(window) {
+        read(window, readOptions) {
           const path = interactiveOnly
             ? `/v1.0/auditLogs/signIns${query(timeFilter('createdDateTime', window))}`
             : `/beta/auditLogs/signIns${query(`${typeFilter} and ${timeFilter('createdDateTime', window)}`)}`;
@@ -70,9 +97,14 @@ export function entraSignInsCollector(
             collectedAt: context.startTime,
             defaultEventType: 'interactiveUser' as const,
           };
-          for await (const page of graph.pages<GraphSignIn>(path)) {
-            for (const signIn of page) yield toSignInRow(signIn, mapping);
-          }
+          return readWindow(
+            graph,
+            path,
+            window,
+            readOptions,
+            (signIn: GraphSignIn) => signIn.createdDateTime,
+            (signIn) => toSignInRow(signIn, mapping),
+          );
         },
       };
     },
@@ -90,11 +122,16 @@ export function entraAuditsCollector(options: GraphSourceOptions): WindowedColle
       const tenantId = await tenantOfToken(options.credential, graph.scope);
       return {
         scope: tenantId,
-        async *read(window) {
+        read(window, readOptions) {
           const path = `/v1.0/auditLogs/directoryAudits${query(timeFilter('activityDateTime', window))}`;
-          for await (const page of graph.pages<GraphDirectoryAudit>(path)) {
-            for (const audit of page) yield toAuditRow(audit, { tenantId, collectedAt: context.startTime });
-          }
+          return readWindow(
+            graph,
+            path,
+            window,
+            readOptions,
+            (audit: GraphDirectoryAudit) => audit.activityDateTime,
+            (audit) => toAuditRow(audit, { tenantId, collectedAt: context.startTime }),
+          );
         },
       };
     },

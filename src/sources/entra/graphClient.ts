@@ -16,7 +16,7 @@ import {
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import pThrottle from 'p-throttle';
-import type { SourceStats } from '../../run/collector.js';
+import { abortError, raceAbort, type SourceStats } from '../../run/collector.js';
 import { appVersion } from '../../run/version.js';
 import { GraphRequestError } from './graphErrors.js';
 
@@ -46,12 +46,28 @@ export interface GraphClientOptions {
   readonly retryOptions?: GraphRetryOptions;
 }
 
+export interface GraphRequestOptions {
+  /**
+   * Aborts the request in flight, its wait for the pacer and its retry backoff (the run's deadline, or the
+   * runner splitting a window): the generator then throws the signal's reason.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** One page of a collection, and whether another follows it. */
+export interface GraphPage<T> {
+  readonly items: T[];
+  readonly hasNext: boolean;
+}
+
 export interface GraphClient {
   readonly endpoint: string;
   /** The OAuth scope the client's tokens are for. */
   readonly scope: string;
   /** Every page of a collection, following `@odata.nextLink` until the last. */
-  pages<T>(pathAndQuery: string): AsyncGenerator<T[]>;
+  pages<T>(pathAndQuery: string, options?: GraphRequestOptions): AsyncGenerator<T[]>;
+  /** The same pages, each saying whether another follows (the next is fetched only when asked for). */
+  collection<T>(pathAndQuery: string, options?: GraphRequestOptions): AsyncGenerator<GraphPage<T>>;
 }
 
 interface CollectionPage<T> {
@@ -105,16 +121,20 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   pipeline.addPolicy(jsonBodyPolicy(bodies), { afterPhase: 'Retry' });
   const httpClient: HttpClient = createDefaultHttpClient();
 
-  async function getJson<T>(url: string): Promise<T> {
+  async function getJson<T>(url: string, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) throw abortError(signal);
     const request = createPipelineRequest({
       url,
       method: 'GET',
       headers: createHttpHeaders({ accept: 'application/json' }),
+      abortSignal: signal,
     });
     let response: PipelineResponse;
     try {
       response = await pipeline.sendRequest(httpClient, request);
     } catch (error) {
+      // Aborted (the pipeline says only "The operation was aborted"): the signal's reason says why.
+      if (signal?.aborted) throw abortError(signal);
       // What the retries could not get past: no answer, or never a whole one.
       if (isRestError(error) && (error.response === undefined || error.code === RestError.PARSE_ERROR)) {
         throw GraphRequestError.fromTransportError(url, error, attempts.get(request) ?? 1);
@@ -127,19 +147,27 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return bodies.get(response) as T;
   }
 
+  async function* collection<T>(
+    pathAndQuery: string,
+    options?: GraphRequestOptions,
+  ): AsyncGenerator<GraphPage<T>> {
+    let url: string | undefined = `${endpoint}${pathAndQuery}`;
+    while (url) {
+      // The bearer token goes wherever the link points: follow links to our Graph host only.
+      if (new URL(url).origin !== origin)
+        throw new Error(`Graph returned a nextLink to another host: ${new URL(url).origin}`);
+      const page: CollectionPage<T> = await getJson<CollectionPage<T>>(url, options?.signal);
+      url = page['@odata.nextLink'];
+      yield { items: page.value ?? [], hasNext: url !== undefined };
+    }
+  }
+
   return {
     endpoint,
     scope,
-    async *pages<T>(pathAndQuery: string): AsyncGenerator<T[]> {
-      let url: string | undefined = `${endpoint}${pathAndQuery}`;
-      while (url) {
-        // The bearer token goes wherever the link points: follow links to our Graph host only.
-        if (new URL(url).origin !== origin)
-          throw new Error(`Graph returned a nextLink to another host: ${new URL(url).origin}`);
-        const page: CollectionPage<T> = await getJson<CollectionPage<T>>(url);
-        yield page.value ?? [];
-        url = page['@odata.nextLink'];
-      }
+    collection,
+    async *pages<T>(pathAndQuery: string, options?: GraphRequestOptions): AsyncGenerator<T[]> {
+      for await (const page of collection<T>(pathAndQuery, options)) yield page.items;
     },
   };
 }
@@ -237,7 +265,18 @@ function pacingPolicy(endpoint: string, pacing: GraphPacing): PipelinePolicy {
     pacers.set(key, paced);
   }
   const pace = paced;
-  return { name: 'graphPacing', sendRequest: (request, next) => pace(() => next(request)) };
+  return {
+    name: 'graphPacing',
+    // The pacer is shared by every run of the process and takes no signal per call: an aborted request
+    // leaves its queue at once, and is not sent when its turn comes.
+    sendRequest: (request, next) => {
+      const signal = request.abortSignal;
+      return raceAbort(
+        pace(() => (signal?.aborted ? Promise.reject(abortError(signal)) : next(request))),
+        signal,
+      );
+    },
+  };
 }
 
 function countingPolicy(stats: SourceStats, attempts: WeakMap<PipelineRequest, number>): PipelinePolicy {
