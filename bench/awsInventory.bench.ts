@@ -1,7 +1,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { fork } from 'node:child_process';
 import { newSourceStats, type SourceStats } from '../src/run/collector.js';
-import { silentLogger } from '../src/run/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { awsAccessKeysCollector } from '../src/sources/aws/accessKeysCollector.js';
 import { countApiCalls } from '../src/sources/aws/apiCallCounter.js';
 import { startAwsProxy } from '../test/emulators/awsProxy.js';

@@ -4,7 +4,7 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { newSourceStats } from '../src/run/collector.js';
-import { silentLogger } from '../src/run/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { awsAccessKeysCollector } from '../src/sources/aws/accessKeysCollector.js';
 import { startAwsProxy } from '../test/emulators/awsProxy.js';
 import type { MotoServer } from '../test/emulators/moto.js';

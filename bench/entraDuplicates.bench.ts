@@ -10,7 +10,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../src/run/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { runWindowedCollector } from '../src/run/runWindowedCollector.js';
 import type { WindowPolicy, WindowedCollector } from '../src/run/windowedCollector.js';
 import type { RecordSink } from '../src/sinks/sink.js';

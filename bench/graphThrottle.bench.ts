@@ -7,7 +7,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
 import { newSourceStats, type SourceStats } from '../src/run/collector.js';
-import { silentLogger } from '../src/run/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { entraSignInsCollector } from '../src/sources/entra/auditLogCollectors.js';
 import { signInEventTypes } from '../src/sources/entra/rows.js';
 import { startGraphEmulator } from '../test/emulators/graph.js';

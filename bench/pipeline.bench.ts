@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
-import { silentLogger } from '../src/run/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import type { RunResult } from '../src/run/runCollector.js';
 import { runWindowedCollector } from '../src/run/runWindowedCollector.js';
 import type { WindowedCollector } from '../src/run/windowedCollector.js';

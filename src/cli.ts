@@ -10,8 +10,8 @@ import {
   type CollectorName,
 } from './run/configuredRun.js';
 import { CollectorRunError, type TimeWindow } from './run/runCollector.js';
-import { redactingLogger } from './run/logger.js';
-import { describeError } from './run/redact.js';
+import { redactingLogger } from './lib/logger.js';
+import { describeError } from './lib/redact.js';
 import type { RunResult } from './run/runCollector.js';
 import {
   accessKeySummarizer,

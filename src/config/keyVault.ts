@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { isRestError } from '@azure/core-rest-pipeline';
-import { describeError } from '../run/redact.js';
+import { describeError } from '../lib/redact.js';
 import { SettingsError, type SettingProblem } from './settingsError.js';
 
 /** Settings that name or unlock an external system live in Key Vault, so the app's config holds none. */

@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import { redactingLogger, type Logger } from '../run/logger.js';
+import { redactingLogger, type Logger } from '../lib/logger.js';
 
 /** Routes run logs to the invocation's log (Application Insights traces), scrubbed. */
 export function invocationLogger(context: InvocationContext): Logger {

@@ -1,5 +1,5 @@
 import type { TableName, TableRows } from '../tables/generated.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../lib/logger.js';
 
 /** Counters a source keeps while it reads; they end up in the run row. */
 export interface SourceStats {

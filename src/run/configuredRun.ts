@@ -29,7 +29,7 @@ import { readOnlyCheckpointStore } from '../state/readOnlyCheckpointStore.js';
 import { createTableCheckpointStore } from '../state/tableCheckpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
 import type { Collector } from './collector.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../lib/logger.js';
 import { accountProgressIn } from './accountProgress.js';
 import { newRunId, runCollector, type RunResult, type TimeWindow } from './runCollector.js';
 import { runWindowedCollector } from './runWindowedCollector.js';

@@ -9,10 +9,10 @@ import {
   type CollectorContext,
   type SourceStats,
 } from './collector.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../lib/logger.js';
 import { pumpToSink, type RunProgress } from './pumpToSink.js';
-import { describeError } from './redact.js';
-import { appVersion } from './version.js';
+import { describeError } from '../lib/redact.js';
+import { appVersion } from '../lib/version.js';
 
 export type RunStatus = 'Succeeded' | 'Failed' | 'PartiallySucceeded';
 

@@ -2,7 +2,7 @@ import { AcceptedIds, digestOfId, secondOf } from '../state/acceptedIds.js';
 import type { Checkpoint, CheckpointStore } from '../state/checkpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
 import { abortError } from './collector.js';
-import { describeError } from './redact.js';
+import { describeError } from '../lib/redact.js';
 import {
   executeRun,
   formatSpan,

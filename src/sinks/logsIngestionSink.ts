@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { isRestError } from '@azure/core-rest-pipeline';
 import { LogsIngestionClient, isAggregateLogsUploadError } from '@azure/monitor-ingestion';
 import { tableDefinitions, type TableName, type TableRows } from '../tables/generated.js';
-import { describeError } from '../run/redact.js';
+import { describeError } from '../lib/redact.js';
 import { fitToIngestionLimits, type Truncation } from './ingestionLimits.js';
 import { SinkRejectedError, type RecordSink, type SendOptions } from './sink.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../run/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { CheckpointStore } from './checkpointStore.js';
 
 /**

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import type { Collector } from '../../src/run/collector.js';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import type { WindowedCollector } from '../../src/run/windowedCollector.js';

@@ -4,8 +4,8 @@ import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { newSourceStats, type CollectorContext, type SourceStats } from '../../src/run/collector.js';
-import { silentLogger } from '../../src/run/logger.js';
-import { maskAccessKeyId } from '../../src/run/redact.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { maskAccessKeyId } from '../../src/lib/redact.js';
 import {
   awsAccessKeysCollector,
   type AwsAccessKeysCollectorOptions,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import functions, { type Timer } from '@azure/functions';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
-import { maskAccessKeyId } from '../../src/run/redact.js';
+import { maskAccessKeyId } from '../../src/lib/redact.js';
 import { webIdentityFederation } from '../../src/sources/aws/federation.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
 import { expectedKeys, realisticAccount, type ExpectedKey } from '../support/seedAccount.js';

@@ -11,13 +11,13 @@ import {
 } from '@aws-sdk/client-organizations';
 import functions, { type Timer } from '@azure/functions';
 import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
 import { awsAccessKeysCollector, memoizeCredentials } from '../../src/sources/aws/accessKeysCollector.js';
 import type { AccountProgress } from '../../src/sources/aws/organization.js';
 import { accountProgressIn } from '../../src/run/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
-import { maskAccessKeyId } from '../../src/run/redact.js';
+import { maskAccessKeyId } from '../../src/lib/redact.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
 import { startLocalCloud, withEnv, type LocalCloud } from '../support/localCloud.js';
 import { memorySink } from '../support/memorySink.js';

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
 import { AzureNamedKeyCredential, TableClient, TableServiceClient } from '@azure/data-tables';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import type { WindowPolicy, WindowedCollector } from '../../src/run/windowedCollector.js';
 import { signInIdentity } from '../../src/sources/entra/auditLogCollectors.js';

@@ -11,7 +11,7 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { ManagedIdentityCredential } from '@azure/identity';
-import type { Logger } from '../../src/run/logger.js';
+import type { Logger } from '../../src/lib/logger.js';
 import { CollectorRunError, runCollector, type RunResult } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import type { WindowPolicy } from '../../src/run/windowedCollector.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runConfiguredCollector } from '../../src/run/configuredRun.js';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { createTableCheckpointStore } from '../../src/state/tableCheckpointStore.js';
 import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';

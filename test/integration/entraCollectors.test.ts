@@ -4,7 +4,7 @@ import functions, { type Timer } from '@azure/functions';
 import { entraAuditLogsTimer } from '../../src/functions/entraAuditLogs.js';
 import { entraSignInsTimer } from '../../src/functions/entraSignIns.js';
 import { runConfiguredCollector, type CollectorName } from '../../src/run/configuredRun.js';
-import type { Logger } from '../../src/run/logger.js';
+import type { Logger } from '../../src/lib/logger.js';
 import { createTableCheckpointStore } from '../../src/state/tableCheckpointStore.js';
 import type { CollectorRunsRow, EntraSignInsRow } from '../../src/tables/generated.js';
 import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';

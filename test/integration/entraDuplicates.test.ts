@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runConfiguredCollector, type CollectorName } from '../../src/run/configuredRun.js';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { AcceptedIds } from '../../src/state/acceptedIds.js';
 import { createTableCheckpointStore } from '../../src/state/tableCheckpointStore.js';
 import type { TableName } from '../../src/tables/generated.js';

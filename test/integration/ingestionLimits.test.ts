@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ManagedIdentityCredential } from '@azure/identity';
 import type { Collector } from '../../src/run/collector.js';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
 import { logsIngestionSink } from '../../src/sinks/logsIngestionSink.js';
 import type { CollectorRunsRow, EntraAuditLogsRow } from '../../src/tables/generated.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import { describeError, maskAccessKeyId, redact } from '../../src/run/redact.js';
+import { describeError, maskAccessKeyId, redact } from '../../src/lib/redact.js';
 
 describe('redact', () => {
   const jwt =

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'vitest';
 import { RunDeadlineError, type Collector, type CollectorContext } from '../../src/run/collector.js';
-import type { Logger } from '../../src/run/logger.js';
+import type { Logger } from '../../src/lib/logger.js';
 import { budgetPhases, CollectorRunError, runCollector } from '../../src/run/runCollector.js';
 import { SinkRejectedError, type RecordSink } from '../../src/sinks/sink.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow, TableName } from '../../src/tables/generated.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'vitest';
-import { silentLogger } from '../../src/run/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import type { TimeWindow } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
 import { AcceptedIds } from '../../src/state/acceptedIds.js';

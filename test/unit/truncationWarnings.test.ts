@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import type { Collector } from '../../src/run/collector.js';
-import type { Logger } from '../../src/run/logger.js';
+import type { Logger } from '../../src/lib/logger.js';
 import { CollectorRunError, runCollector } from '../../src/run/runCollector.js';
 import { fitToIngestionLimits } from '../../src/sinks/ingestionLimits.js';
 import { SinkRejectedError, type RecordSink } from '../../src/sinks/sink.js';

@@ -11,7 +11,7 @@ import {
 import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import { pMapIterable } from 'p-map';
 import { abortError, raceAbort } from '../../run/collector.js';
-import { maskAccessKeyId } from '../../run/redact.js';
+import { maskAccessKeyId } from '../../lib/redact.js';
 import type { AccessKeyFacts } from './accessKeyRow.js';
 import { hasAwsErrorCode } from './awsErrors.js';
 import {

@@ -1,5 +1,5 @@
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
-import { maskAccessKeyId } from '../../run/redact.js';
+import { maskAccessKeyId } from '../../lib/redact.js';
 
 export type AccessKeyDataSource = 'credential-report' | 'api';
 

@@ -1,4 +1,4 @@
-import { maskAccessKeyId } from '../../run/redact.js';
+import { maskAccessKeyId } from '../../lib/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
 import { rootUserName } from './credentialReport.js';
 

@@ -6,7 +6,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-
 import type { Pluggable } from '@smithy/types';
 import { pMapIterable } from 'p-map';
 import type { Collector, CollectorContext, SourceStats } from '../../run/collector.js';
-import { describeError } from '../../run/redact.js';
+import { describeError } from '../../lib/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
 import { abortCallsWith, listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
 import { toAccessKeyRow, type AccessKeyIdMode } from './accessKeyRow.js';

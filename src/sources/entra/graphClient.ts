@@ -17,7 +17,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import pThrottle from 'p-throttle';
 import { abortError, raceAbort, type SourceStats } from '../../run/collector.js';
-import { appVersion } from '../../run/version.js';
+import { appVersion } from '../../lib/version.js';
 import { GraphRequestError } from './graphErrors.js';
 
 export interface GraphPacing {
