@@ -1,7 +1,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TableName, TableRows } from '../tables/generated.js';
-import type { RecordSink } from './sink.js';
+import type { RecordSink, SendOptions } from './sink.js';
 import { serializedPerFile } from '../lib/serializedPerFile.js';
 
 // One writer per file for the whole process. Node writes a large buffer in 512 KiB pieces, so two
@@ -38,11 +38,17 @@ export function ndjsonSink(directory: string): RecordSink {
   const absolute = resolve(directory);
   return {
     description: `NDJSON files in ${directory}`,
-    send<Table extends TableName>(table: Table, rows: readonly TableRows[Table][]): Promise<void> {
+    send<Table extends TableName>(
+      table: Table,
+      rows: readonly TableRows[Table][],
+      options?: SendOptions,
+    ): Promise<void> {
       if (rows.length === 0) return Promise.resolve();
       // Queued synchronously, so the order of the calls is the order in the file.
       const file = join(absolute, `${table}.ndjson`);
       return serializedPerFile(file, async () => {
+        // Like the Logs Ingestion sink: a batch whose deadline passed while it waited is not written.
+        options?.signal?.throwIfAborted();
         await mkdir(absolute, { recursive: true });
         await appendDurably(file, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
       });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'vitest';
 import { ndjsonSink } from '../../src/sinks/ndjsonSink.js';
-import type { EntraAuditLogsRow } from '../../src/tables/generated.js';
+import type { CollectorRunsRow, EntraAuditLogsRow } from '../../src/tables/generated.js';
 
 let directory: string;
 beforeEach(async () => {
@@ -102,5 +102,18 @@ describe('ndjsonSink', () => {
     await assert.rejects(failed, /EISDIR|illegal operation/i);
     await next;
     assert.equal((await linesOf('EntraAuditLogs_CL')).length, 3);
+  });
+});
+
+describe('ndjsonSink and the run deadline', () => {
+  it('writes nothing for a batch whose signal has fired, and rejects it', async () => {
+    const sink = ndjsonSink(directory);
+    const controller = new AbortController();
+    controller.abort(new Error('deadline'));
+    await assert.rejects(
+      sink.send('CollectorRuns_CL', [{ RunId: 'r' } as CollectorRunsRow], { signal: controller.signal }),
+      /deadline/,
+    );
+    await assert.rejects(readFile(join(directory, 'CollectorRuns_CL.ndjson'), 'utf8'), { code: 'ENOENT' });
   });
 });
