@@ -3,44 +3,32 @@ import { constants, realpathSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  collectorNames,
-  localCheckpointFile,
-  runConfiguredCollector,
-  type CollectorName,
-} from './run/configuredRun.js';
+import { declaredCollectors } from './app/collectors.generated.js';
+import { collectorNamed, localCheckpointFile, runConfiguredCollector } from './app/configuredRun.js';
 import { CollectorRunError, type TimeWindow } from './run/runCollector.js';
 import { redactingLogger } from './lib/logger.js';
 import { describeError } from './lib/redact.js';
 import type { RunResult } from './run/runCollector.js';
-import {
-  accessKeySummarizer,
-  oldKeyDays,
-  type AccessKeySummary,
-  type KeyFinding,
-} from './sources/aws/accessKeySummary.js';
-import { signInSummarizer, type FailureCount, type SignInSummary } from './sources/entra/signInSummary.js';
-import type { AWSIAMAccessKeysRow, EntraSignInsRow } from './tables/generated.js';
+import type { AnyCollectorDeclaration } from './run/collectorDeclaration.js';
 
-/** Findings printed per kind unless --all. */
-const topFindings = 10;
-/** Users, apps and addresses printed per list of failing sign-ins unless --all. */
-const topFailing = 5;
+const windowed = declaredCollectors.filter((collector) => collector.kind === 'windowed').map((c) => c.name);
+const nameWidth = Math.max(...declaredCollectors.map((collector) => collector.name.length));
 
 const usage = `Usage: crosscloud-identity-monitor collect <collector> [--dry-run] [--out DIR] [--since T] [--until T] [--all]
 
-Collectors: ${collectorNames.join(', ')}
+Collectors:
+${declaredCollectors.map((c) => `  ${c.name.padEnd(nameWidth)}  ${c.description}`).join('\n')}
 
   --dry-run   write NDJSON files instead of sending to the Logs Ingestion API
   --out DIR   where dry-run files go (default .local/out)
-  --since T   entra-*: read from T (ISO 8601, e.g. 2026-11-01T00:00:00Z) instead of the checkpoint;
-              a backfill: the checkpoint is left alone
-  --until T   entra-*: read up to T (default: now); needs --since
+  --since T   ${windowed.join(', ')}: read from T (ISO 8601, e.g. 2026-11-01T00:00:00Z) instead of
+              the checkpoint; a backfill: the checkpoint is left alone
+  --until T   read up to T (default: now); needs --since
               T is ISO 8601: a date (2026-11-01, UTC) or a time with its zone (…T08:00:00Z, …+01:00)
-  --all       list every finding in the summary, not the worst ${topFindings} (${topFailing}) of each kind
+  --all       list every finding in the summary, not only the worst few of each kind
   --help      show this help
 
-Entra collectors keep their checkpoint in AzureWebJobsStorage when set, else in ${localCheckpointFile}.
+${windowed.join(', ')} keep their checkpoint in AzureWebJobsStorage when set, else in ${localCheckpointFile}.
 
 Settings come from the environment (see README, "Settings"). Locally the AWS default credential
 chain is used unless AWS_FEDERATION_AUDIENCE is set, and Azure uses DefaultAzureCredential.`;
@@ -90,7 +78,8 @@ export async function main(
     );
     return 2;
   }
-  if (!isCollectorName(collector)) {
+  const declaration = collectorNamed(collector ?? '');
+  if (declaration === undefined) {
     io.stderr(`Unknown collector "${collector ?? ''}".\n\n${usage}\n`);
     return 2;
   }
@@ -105,7 +94,7 @@ export async function main(
     io.stderr('--out is only used with --dry-run.\n');
     return 2;
   }
-  const window = explicitWindow(collector, parsed.values.since, parsed.values.until);
+  const window = explicitWindow(declaration, parsed.values.since, parsed.values.until);
   if (typeof window === 'string') {
     io.stderr(`${window}\n\n${usage}\n`);
     return 2;
@@ -125,18 +114,11 @@ export async function main(
     warn: (message) => io.stderr(`warning: ${message}\n`),
     error: (message) => io.stderr(`error: ${message}\n`),
   });
-  if (collector === 'aws-access-keys' && env.AWS_ROLE_ARN && !env.AWS_FEDERATION_AUDIENCE) {
-    log.warn(
-      'AWS_ROLE_ARN is ignored: it names the role to assume through Entra federation, which is used only ' +
-        'when AWS_FEDERATION_AUDIENCE is set too. This run uses the AWS default credential chain (profile, SSO, environment).',
-    );
-  }
-  const summary = accessKeySummarizer();
-  const signIns = signInSummarizer(parsed.values.all ? Number.MAX_SAFE_INTEGER : topFailing);
+  const summary = declaration.summary?.();
   let accepted = 0;
   let lastProgress = Date.now();
   try {
-    const result = await runConfiguredCollector(collector, {
+    const result = await runConfiguredCollector(declaration.name, {
       host: 'cli',
       env,
       log,
@@ -144,8 +126,7 @@ export async function main(
       window,
       onAccepted: (rows) => {
         accepted += rows.length;
-        if (collector === 'aws-access-keys') summary.add(rows as readonly AWSIAMAccessKeysRow[]);
-        if (collector === 'entra-signins') signIns.add(rows as readonly EntraSignInsRow[]);
+        summary?.add(rows);
         // A line every couple of seconds: progress for long runs, quiet for short ones.
         if (Date.now() - lastProgress >= 2000) {
           lastProgress = Date.now();
@@ -153,13 +134,7 @@ export async function main(
         }
       },
     });
-    io.stdout(
-      renderSummary(result, {
-        keys: collector === 'aws-access-keys' ? summary.result() : undefined,
-        signIns: collector === 'entra-signins' ? signIns.result() : undefined,
-        limit: parsed.values.all ? Number.MAX_SAFE_INTEGER : topFindings,
-      }),
-    );
+    io.stdout(renderSummary(result, summary?.render({ all: parsed.values.all })));
     return 0;
   } catch (error) {
     // The runner has logged a failed run already (to stderr, above): say it once.
@@ -170,12 +145,13 @@ export async function main(
 
 /** The --since/--until window, undefined when neither is given, or what is wrong with them. */
 function explicitWindow(
-  collector: CollectorName,
+  collector: AnyCollectorDeclaration,
   since: string | undefined,
   until: string | undefined,
 ): TimeWindow | undefined | string {
   if (since === undefined && until === undefined) return undefined;
-  if (collector === 'aws-access-keys') return '--since and --until apply to the entra-* collectors only.';
+  if (collector.kind !== 'windowed')
+    return `--since and --until apply to ${windowed.join(', ')} only (collectors that read windows of events).`;
   if (since === undefined) return '--until needs --since.';
   const start = isoTime(since);
   const end = until === undefined ? new Date() : isoTime(until);
@@ -209,75 +185,28 @@ async function cannotWriteTo(directory: string): Promise<string | undefined> {
   }
 }
 
-function isCollectorName(value: string | undefined): value is CollectorName {
-  return (collectorNames as readonly string[]).includes(value ?? '');
-}
-
+/** What the collector adds to the run's figures (before the warnings) and after them. */
 export interface SummaryDetails {
-  readonly keys?: AccessKeySummary | undefined;
-  readonly signIns?: SignInSummary | undefined;
-  /** Findings listed per kind; the rest are counted. */
-  readonly limit?: number;
+  readonly figures: readonly string[];
+  readonly details: readonly string[];
 }
 
-export function renderSummary(result: RunResult, details: SummaryDetails = {}): string {
-  const { keys, signIns, limit = topFindings } = details;
+export function renderSummary(result: RunResult, extra?: SummaryDetails): string {
   const lines = [
     `${result.collector} run ${result.runId}: ${result.status}`,
     `  records uploaded          ${result.recordsUploaded}`,
     `  API calls                 ${result.apiCalls} (${result.throttled} throttled)`,
     `  duration                  ${(result.durationMs / 1000).toFixed(1)} s`,
   ];
-  if (keys) {
-    lines.push(
-      `  access keys               ${keys.keys} (${keys.activeKeys} active)`,
-      `  active keys > 90 days     ${keys.activeOlderThan90Days}`,
-      `  never-used keys           ${keys.neverUsed}`,
-      `  users with keys, no MFA   ${keys.usersWithKeysWithoutMfa}`,
-    );
-  }
   if (result.window) {
     lines.push(
       `  window                    ${result.window.start.toISOString()} – ${result.window.end.toISOString()}`,
     );
   }
-  if (signIns) lines.push(`  failed sign-ins           ${signIns.failed} of ${signIns.signIns}`);
+  lines.push(...(extra?.figures ?? []));
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
-  if (keys) lines.push(...renderFindings(keys, limit));
-  if (signIns) {
-    const top = (title: string, counts: readonly FailureCount[]) => {
-      if (counts.length === 0) return;
-      lines.push('', `${title} (failed sign-ins each):`);
-      for (const c of counts) lines.push(`  ${String(c.failures).padStart(6)}  ${c.value}`);
-    };
-    top('Users failing most', signIns.topUsers);
-    top('Apps failing most', signIns.topApps);
-    top('Addresses failing most', signIns.topIpAddresses);
-  }
+  lines.push(...(extra?.details ?? []));
   return `${lines.join('\n')}\n`;
-}
-
-/** The findings a security engineer acts on, worst first, at most `limit` of each kind. */
-function renderFindings(keys: AccessKeySummary, limit: number): string[] {
-  const { findings } = keys;
-  const lines: string[] = [];
-  const section = <T>(title: string, items: readonly T[], line: (item: T) => string) => {
-    if (items.length === 0) return;
-    lines.push('', `${title}: ${items.length}`);
-    for (const item of items.slice(0, limit)) lines.push(`  ${line(item)}`);
-    if (items.length > limit) lines.push(`  … and ${items.length - limit} more (--all lists them)`);
-  };
-  const key = (k: KeyFinding) =>
-    `${k.accountId}  ${k.userName}  ${k.accessKeyId}  ${k.ageDays ?? '?'} days old, ` +
-    (k.lastUsedDate === null ? 'never used' : `last used ${k.lastUsedDate.slice(0, 10)}`);
-  section('Active root-account access keys', findings.activeRootKeys, key);
-  section(`Active keys older than ${oldKeyDays} days`, findings.activeOldKeys, key);
-  section('Console password without MFA, holding active keys', findings.consoleWithoutMfa, (u) => {
-    const plural = u.activeKeys === 1 ? 'key' : 'keys';
-    return `${u.accountId}  ${u.userName}  ${u.activeKeys} active ${plural}, oldest ${u.oldestKeyAgeDays ?? '?'} days`;
-  });
-  section('Active keys never used', findings.activeNeverUsed, key);
-  return lines;
 }
 
 function invokedDirectly(): boolean {

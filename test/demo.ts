@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { main } from '../src/cli.js';
-import { collectorNames } from '../src/run/configuredRun.js';
+import { collectorNames } from '../src/app/configuredRun.js';
 import { startAzurite } from './emulators/azurite.js';
 import { startGraphEmulator } from './emulators/graph.js';
 import { repoRoot } from './support/paths.js';

@@ -59,29 +59,13 @@ param maximumInstanceCount int = 4
 @description('App settings that replace the defaults below (e.g. schedules); values must be strings.')
 param appSettingOverrides object = {}
 
-// Defaults as documented in README "Settings"; the schedules must exist, because the timers' %…%
-// expressions are resolved by the host from app settings.
-var tunables = {
-  AWS_ACCESS_KEYS_SCHEDULE: '0 0 6 * * *'
-  ENTRA_SIGNINS_SCHEDULE: '0 */15 * * * *'
-  ENTRA_AUDITS_SCHEDULE: '0 5-59/15 * * * *'
-  ACCESS_KEY_ID_MODE: 'masked'
-  AWS_CONCURRENCY: '8'
-  CREDENTIAL_REPORT_MAX_AGE_MINUTES: '15'
-  AWS_ACCOUNT_CONCURRENCY: '4'
-  GRAPH_ENDPOINT: 'https://graph.microsoft.com'
-  GRAPH_AUDIENCE: 'https://graph.microsoft.com'
+// Defaults as documented in README "Settings". Each collector's settings and its schedule (which must
+// exist: the host resolves the timers' %…% from app settings) come from its declaration, through the
+// generated infra/collectors.json; the rest are read by every run.
+var tunables = union(loadJsonContent('../collectors.json').appSettings, {
   LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
-  ENTRA_SIGNIN_EVENT_TYPES: 'interactiveUser'
-  ENTRA_OVERLAP_MINUTES: '10'
-  ENTRA_LAG_MINUTES: '15'
-  ENTRA_INITIAL_LOOKBACK_HOURS: '24'
-  ENTRA_SLICE_MINUTES: '60'
-  ENTRA_RETENTION_DAYS: '30'
-  GRAPH_REQUESTS_PER_WINDOW: '5'
-  GRAPH_PACING_WINDOW_MS: '10200'
   RUN_TIME_BUDGET_MINUTES: '20'
-}
+})
 
 var wiring = {
   // Identity-based host storage (no connection string, shared keys are off on the account). The app's

@@ -2,7 +2,7 @@
 // Everything is generated from infra/tables/*.json, the single source of truth that the app's row
 // types and the ingestion emulator read too: a table per file, and in the DCR a stream declaration
 // plus a data flow (the file's transformKql, into Custom-<Table>) per file. A new table is a new
-// JSON file and one line in `tableDefinitions`.
+// JSON file (and `npm run generate`).
 //
 // The DCR is of kind Direct: it has its own logs ingestion endpoint (no data collection endpoint).
 
@@ -18,12 +18,8 @@ param dcrName string
 @description('Principal (object) ID of the function app\'s managed identity (Monitoring Metrics Publisher on the DCR).')
 param identityPrincipalId string
 
-var tableDefinitions = [
-  loadJsonContent('../tables/AWSIAMAccessKeys_CL.json')
-  loadJsonContent('../tables/EntraSignIns_CL.json')
-  loadJsonContent('../tables/EntraAuditLogs_CL.json')
-  loadJsonContent('../tables/CollectorRuns_CL.json')
-]
+// Every infra/tables/*.json, gathered by `npm run generate` into collectors.json (Bicep cannot list files).
+var tableDefinitions = loadJsonContent('../collectors.json').tables
 
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 var destinationName = 'workspace'

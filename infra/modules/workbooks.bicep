@@ -27,7 +27,12 @@ var workbooks = [
   {
     name: 'collector-health'
     displayName: 'Collector health'
-    serializedData: loadTextContent('../workbooks/collector-health.workbook.json')
+    // The declared collectors (infra/collectors.json) fill the empty `datatable(Collector: string) []`.
+    serializedData: replace(
+      loadTextContent('../workbooks/collector-health.workbook.json'),
+      'datatable(Collector: string) []',
+      'datatable(Collector: string) ${loadJsonContent('../collectors.json').collectorList}'
+    )
   }
 ]
 

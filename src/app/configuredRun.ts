@@ -4,54 +4,37 @@ import { SettingsReader } from '../config/parse.js';
 import {
   dcrImmutableIdPattern,
   defaultIngestionAudience,
-  defaultSchedules,
   loadSettings,
-  type Host,
   type Settings,
 } from '../config/settings.js';
+import type { Host } from '../config/collectorSettings.js';
+import type { Logger } from '../lib/logger.js';
+import type { Collector } from '../run/collector.js';
+import type {
+  AnyCollectorDeclaration,
+  CollectorFactoryContext,
+  CollectorTuning,
+  OpaqueSettings,
+} from '../run/collectorDeclaration.js';
+import { newRunId, runCollector, type RunResult, type TimeWindow } from '../run/runCollector.js';
+import { runWindowedCollector } from '../run/runWindowedCollector.js';
 import { logsIngestionSink, type LogsIngestionSinkOptions } from '../sinks/logsIngestionSink.js';
 import { ndjsonSink } from '../sinks/ndjsonSink.js';
 import type { RecordSink } from '../sinks/sink.js';
-import { awsAccessKeysCollector, awsAccessKeysCollectorName } from '../sources/aws/accessKeysCollector.js';
-import { webIdentityFederation } from '../sources/aws/federation.js';
-import { iamRegionForArn } from '../sources/aws/partition.js';
-import {
-  entraAuditsCollector,
-  entraAuditsCollectorName,
-  entraSignInsCollector,
-  entraSignInsCollectorName,
-  type GraphSourceOptions,
-} from '../sources/entra/auditLogCollectors.js';
-import type { AccountProgress } from '../sources/aws/organization.js';
 import type { CheckpointStore } from '../state/checkpointStore.js';
 import { fileCheckpointStore } from '../state/fileCheckpointStore.js';
 import { readOnlyCheckpointStore } from '../state/readOnlyCheckpointStore.js';
 import { createTableCheckpointStore } from '../state/tableCheckpointStore.js';
 import type { TableName, TableRows } from '../tables/generated.js';
-import type { Collector } from './collector.js';
-import type { Logger } from '../lib/logger.js';
-import { accountProgressIn } from './accountProgress.js';
-import { newRunId, runCollector, type RunResult, type TimeWindow } from './runCollector.js';
-import { runWindowedCollector } from './runWindowedCollector.js';
+import { declaredCollectors } from './collectors.generated.js';
 
-export const collectorNames = [
-  awsAccessKeysCollectorName,
-  entraSignInsCollectorName,
-  entraAuditsCollectorName,
-] as const;
-export type CollectorName = (typeof collectorNames)[number];
+/** The names of every declared collector, in declaration order. */
+export const collectorNames: readonly string[] = declaredCollectors.map((collector) => collector.name);
 
-const collectorTables: { readonly [Name in CollectorName]: TableName } = {
-  'aws-access-keys': 'AWSIAMAccessKeys_CL',
-  'entra-signins': 'EntraSignIns_CL',
-  'entra-audits': 'EntraAuditLogs_CL',
-};
-
-const collectorSchedules: { readonly [Name in CollectorName]: { setting: string; default: string } } = {
-  'aws-access-keys': { setting: 'AWS_ACCESS_KEYS_SCHEDULE', default: defaultSchedules.awsAccessKeys },
-  'entra-signins': { setting: 'ENTRA_SIGNINS_SCHEDULE', default: defaultSchedules.entraSignIns },
-  'entra-audits': { setting: 'ENTRA_AUDITS_SCHEDULE', default: defaultSchedules.entraAudits },
-};
+/** The declaration of `name`, or undefined when no collector has that name. */
+export function collectorNamed(name: string): AnyCollectorDeclaration | undefined {
+  return declaredCollectors.find((collector) => collector.name === name);
+}
 
 /** Where the CLI keeps checkpoints when no storage account is configured. */
 export const localCheckpointFile = '.local/state/checkpoints.json';
@@ -65,12 +48,8 @@ export interface ConfiguredRunOptions {
   /** Windowed collectors: read exactly this window and leave the checkpoint alone (CLI backfill). */
   readonly window?: TimeWindow;
   readonly onAccepted?: (rows: readonly TableRows[TableName][]) => void;
-  /** Test seams: shorter SDK backoff, faster report polling. */
-  readonly tuning?: {
-    readonly ingestionRetry?: LogsIngestionSinkOptions['retryOptions'];
-    readonly reportPollSeconds?: number;
-    readonly graphRetry?: GraphSourceOptions['retryOptions'];
-  };
+  /** Test seams: shorter SDK backoff (the sink's, the source's), faster polling. */
+  readonly tuning?: CollectorTuning & { readonly ingestionRetry?: LogsIngestionSinkOptions['retryOptions'] };
 }
 
 /**
@@ -78,112 +57,83 @@ export interface ConfiguredRunOptions {
  * even load its settings still writes a Failed run row when the sink's own settings allow it.
  */
 export async function runConfiguredCollector(
-  name: CollectorName,
+  name: string,
   options: ConfiguredRunOptions,
 ): Promise<RunResult> {
+  const declaration = collectorNamed(name);
+  if (declaration === undefined) {
+    throw new Error(`No collector is named "${name}" (collectors: ${collectorNames.join(', ')})`);
+  }
   const runId = newRunId();
-  let loaded: { settings: Settings; credential: TokenCredential };
+  let loaded: { settings: Settings; collectorSettings: OpaqueSettings; credential: TokenCredential };
   try {
     loaded = await loadSettings({
       env: options.env,
       host: options.host,
       dryRun: options.dryRunDirectory !== undefined,
-      needs: { aws: name === 'aws-access-keys', entra: name !== 'aws-access-keys' },
-      schedule: collectorSchedules[name],
+      collector: {
+        readSettings: declaration.readSettings,
+        schedule: { setting: declaration.timer.scheduleSetting, default: declaration.timer.defaultSchedule },
+        needsState: declaration.kind === 'windowed',
+      },
+      log: options.log,
       credentialFor: (clientId) => azureCredentialFor(options.host, clientId),
     });
   } catch (error) {
     const sink = sinkFromEnvironmentAlone(options);
     if (sink === undefined) throw error;
     // The run row is the operator's alert path: record the failure there, then fail.
-    return runCollector({ collector: failingCollector(name, error), sink, log: options.log, runId });
+    return runCollector({ collector: failingCollector(declaration, error), sink, log: options.log, runId });
   }
-  const { settings, credential } = loaded;
-  const sink = createSink(settings, credential, options);
+  const { settings, collectorSettings, credential } = loaded;
+  const state = createStateStore(settings, options);
+  const context: CollectorFactoryContext = {
+    host: options.host,
+    credential,
+    state,
+    tuning: options.tuning ?? {},
+  };
   const common = {
-    sink,
+    sink: createSink(settings, credential, options),
     log: options.log,
     runId,
     onAccepted: options.onAccepted,
     budgetMs: settings.runBudgetMs,
   };
-  if (name === 'aws-access-keys') {
-    return runCollector({ ...common, collector: createAwsCollector(name, settings, credential, options) });
+  if (declaration.kind === 'snapshot') {
+    return runCollector({ ...common, collector: declaration.create(collectorSettings, context) });
   }
-  const graph: GraphSourceOptions = {
-    endpoint: settings.entra.graphEndpoint,
-    audience: settings.entra.graphAudience,
-    credential,
-    pacing: settings.entra.pacing,
-    retryOptions: options.tuning?.graphRetry,
-  };
-  const windowed = {
+  if (state === undefined)
+    throw new Error(`${declaration.name} keeps checkpoints, but no store is configured`);
+  return runWindowedCollector({
     ...common,
-    checkpoints: createCheckpointStore(settings, options),
-    policy: settings.entra.window,
+    collector: declaration.create(collectorSettings, context),
+    checkpoints: state,
+    policy: declaration.windowPolicy(collectorSettings),
     explicitWindow: options.window,
-  };
-  return name === 'entra-signins'
-    ? runWindowedCollector({
-        ...windowed,
-        collector: entraSignInsCollector({ ...graph, eventTypes: settings.entra.signInEventTypes }),
-      })
-    : runWindowedCollector({ ...windowed, collector: entraAuditsCollector(graph) });
-}
-
-/** Checkpoints and organization progress; a dry run reads them and writes none. */
-function createCheckpointStore(settings: Settings, options: ConfiguredRunOptions): CheckpointStore {
-  const store = createWritableCheckpointStore(settings, options);
-  return options.dryRunDirectory === undefined ? store : readOnlyCheckpointStore(store, options.log);
-}
-
-function createWritableCheckpointStore(settings: Settings, options: ConfiguredRunOptions): CheckpointStore {
-  const storage = settings.checkpointStorage;
-  if (storage === undefined) return fileCheckpointStore(localCheckpointFile);
-  const clientId = storage.kind === 'identity' ? (storage.clientId ?? settings.azureClientId) : undefined;
-  return createTableCheckpointStore(storage, { credential: azureCredentialFor(options.host, clientId) });
+  });
 }
 
 /**
- * Organization progress lives with the checkpoints: the app's storage account, or the CLI's file. A
- * function host without storage settings (only ever a test) goes in account ID order.
+ * Where runs keep state (checkpoints, organization progress): the app's storage account, or the CLI's
+ * local file. A function host without storage settings (only ever a test of a snapshot collector) has
+ * none. A dry run reads state and writes none.
  */
-function accountProgressFor(settings: Settings, options: ConfiguredRunOptions): AccountProgress | undefined {
-  if (settings.checkpointStorage === undefined && options.host !== 'cli') return undefined;
-  return accountProgressIn(createCheckpointStore(settings, options), awsAccessKeysCollectorName);
+function createStateStore(settings: Settings, options: ConfiguredRunOptions): CheckpointStore | undefined {
+  const store = createWritableStateStore(settings, options);
+  if (store === undefined) return undefined;
+  return options.dryRunDirectory === undefined ? store : readOnlyCheckpointStore(store, options.log);
 }
 
-function createAwsCollector(
-  name: CollectorName,
+function createWritableStateStore(
   settings: Settings,
-  credential: TokenCredential,
-  options: ConfiguredRunOptions,
-): Collector<'AWSIAMAccessKeys_CL'> {
-  const auth = settings.aws.auth;
-  const pollSeconds = options.tuning?.reportPollSeconds;
-  return awsAccessKeysCollector({
-    region: iamRegionForArn(auth.kind === 'federation' ? auth.roleArn : undefined),
-    partition: auth.kind === 'federation' ? auth.roleArn.split(':')[1] : undefined,
-    accessKeyIdMode: settings.accessKeyIdMode,
-    concurrency: settings.aws.concurrency,
-    credentialReportMaxAgeMs: settings.aws.credentialReportMaxAgeMinutes * 60_000,
-    organization: settings.aws.organization && {
-      ...settings.aws.organization,
-      progress: accountProgressFor(settings, options),
-    },
-    reportWait: pollSeconds ? { minDelaySeconds: pollSeconds, maxDelaySeconds: pollSeconds * 4 } : undefined,
-    credentialsFor: (context) =>
-      auth.kind === 'federation'
-        ? webIdentityFederation({
-            tokenCredential: credential,
-            audience: auth.audience,
-            roleArn: auth.roleArn,
-            roleSessionName: `cim-${name}-${context.runId}`,
-            region: iamRegionForArn(auth.roleArn),
-            stats: context.stats,
-          })
-        : undefined,
-  });
+  options: { readonly host: Host },
+): CheckpointStore | undefined {
+  const storage = settings.checkpointStorage;
+  if (storage === undefined)
+    return options.host === 'cli' ? fileCheckpointStore(localCheckpointFile) : undefined;
+  const clientId = storage.kind === 'identity' ? (storage.clientId ?? settings.azureClientId) : undefined;
+  return createTableCheckpointStore(storage, { credential: azureCredentialFor(options.host, clientId) });
 }
 
 function createSink(
@@ -215,7 +165,7 @@ function sinkFromEnvironmentAlone(options: ConfiguredRunOptions): RecordSink | u
   );
   const audience = read.httpsUrl(
     'LOGS_INGESTION_AUDIENCE',
-    read.raw('LOGS_INGESTION_AUDIENCE') ?? defaultIngestionAudience,
+    read.withDefault('LOGS_INGESTION_AUDIENCE', defaultIngestionAudience),
     '',
   );
   const clientId = read.raw('AZURE_CLIENT_ID');
@@ -229,11 +179,11 @@ function sinkFromEnvironmentAlone(options: ConfiguredRunOptions): RecordSink | u
   });
 }
 
-function failingCollector(name: CollectorName, error: unknown): Collector {
+function failingCollector(declaration: AnyCollectorDeclaration, error: unknown): Collector {
   // A source that fails before its first row: the run records the failure like any other.
   return {
-    name,
-    table: collectorTables[name],
+    name: declaration.name,
+    table: declaration.table,
     read: () => ({
       [Symbol.asyncIterator]: () => ({
         next: () => Promise.reject(error instanceof Error ? error : new Error(String(error))),

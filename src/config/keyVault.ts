@@ -4,23 +4,24 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import { describeError } from '../lib/redact.js';
 import { SettingsError, type SettingProblem } from './settingsError.js';
 
-/** Settings that name or unlock an external system live in Key Vault, so the app's config holds none. */
-export type VaultSecretName = 'aws-role-arn' | 'aws-member-role-name' | 'aws-accounts';
-
-/** Reads the named secrets through the managed identity; every unreadable one is reported at once. */
+/**
+ * Reads the named secrets through the managed identity; every unreadable one is reported at once.
+ * Settings that name or unlock an external system live in Key Vault, so the app's config holds none:
+ * each collector declares the ones it reads (its settings reader).
+ */
 export async function readVaultSecrets(
   vaultUri: string,
   credential: TokenCredential,
-  names: readonly VaultSecretName[],
+  names: readonly string[],
   /** Secrets that may be absent (a 404 is no problem): they switch on optional behaviour. */
-  optional: readonly VaultSecretName[] = [],
-): Promise<Map<VaultSecretName, string>> {
+  optional: readonly string[] = [],
+): Promise<Map<string, string>> {
   const client = new SecretClient(vaultUri, credential, {
     // The SDK checks that the vault's 401 challenge names a resource whose domain the vault host is
     // under; a loopback vault (local emulator) has no such domain. Every real vault keeps the check.
     disableChallengeResourceVerification: isLoopback(vaultUri),
   });
-  const values = new Map<VaultSecretName, string>();
+  const values = new Map<string, string>();
   const problems: SettingProblem[] = [];
   for (const name of names) {
     try {

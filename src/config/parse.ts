@@ -6,13 +6,35 @@ import type { SettingProblem } from './settingsError.js';
  */
 export class SettingsReader {
   readonly problems: SettingProblem[] = [];
+  /**
+   * Every setting asked for, with the default used when it is absent (undefined: none). Reading a
+   * collector's settings from an empty environment lists them: the app settings infra deploys and the
+   * settings the docs must describe come from the reader itself, not from a second list.
+   */
+  readonly asked = new Map<string, string | undefined>();
+
+  /** Things worth telling whoever runs it that are not problems (a setting that is set but ignored). */
+  readonly notices: string[] = [];
 
   constructor(private readonly values: Readonly<Record<string, string | undefined>>) {}
 
   /** The trimmed value, or undefined when absent or blank (a blank app setting means "not set"). */
   raw(name: string): string | undefined {
+    if (!this.asked.has(name)) this.asked.set(name, undefined);
     const value = this.values[name]?.trim();
     return value ? value : undefined;
+  }
+
+  /** Whether `name` is set, without counting it as a setting this reader uses. */
+  isSet(name: string): boolean {
+    return Boolean(this.values[name]?.trim());
+  }
+
+  /** The value, or `fallback` when absent: the fallback is the setting's documented default. */
+  withDefault(name: string, fallback: string): string {
+    const value = this.raw(name);
+    this.asked.set(name, fallback);
+    return value ?? fallback;
   }
 
   required(name: string, expected: string): string | undefined {
@@ -46,6 +68,7 @@ export class SettingsReader {
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.raw(name);
+    this.asked.set(name, fallback);
     if (value === undefined) return fallback;
     const match = allowed.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
     if (match !== undefined) return match;
@@ -59,6 +82,7 @@ export class SettingsReader {
 
   integer(name: string, range: { min: number; max: number }, fallback: number): number {
     const value = this.raw(name);
+    this.asked.set(name, String(fallback));
     if (value === undefined) return fallback;
     const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
     if (Number.isSafeInteger(parsed) && parsed >= range.min && parsed <= range.max) return parsed;
@@ -72,7 +96,7 @@ export class SettingsReader {
 
   /** NCRONTAB with seconds, as the Functions host reads it: six fields, e.g. `0 0 6 * * *`. */
   schedule(name: string, fallback: string): string {
-    const value = this.raw(name) ?? fallback;
+    const value = this.withDefault(name, fallback);
     const problem = ncrontabProblem(value);
     if (problem === undefined) return value;
     this.problems.push({

@@ -189,14 +189,16 @@ const roleIds = {
 describe('infra: files the templates load', () => {
   const loaded = loadedFiles();
 
-  it('finds the loads (abbreviations, four tables, four workbooks, two alert queries)', () => {
+  it('finds the loads (abbreviations, collectors.json, four workbooks, two alert queries)', () => {
     const under = (folder: string) =>
       loaded.filter(({ path }) => path.startsWith(join(infra, folder) + sep)).length;
     assert.ok(
       loaded.some(({ path }) => path === join(infra, 'abbreviations.json')),
       'abbreviations.json',
     );
-    assert.equal(under('tables'), 4);
+    // The tables reach Bicep through the generated collectors.json (Bicep cannot list a folder).
+    assert.equal(under('tables'), 0);
+    assert.ok(loaded.some(({ path }) => path === join(infra, 'collectors.json')));
     assert.equal(under('workbooks'), 4);
     assert.equal(under('alerts'), 2);
   });
@@ -374,16 +376,21 @@ describe('infra: resource properties the design relies on', () => {
       .map((name) => join(infra, 'tables', name))
       .sort();
     assert.equal(tableFiles.length, 4);
-    const loaded = loadedFiles()
-      .filter(({ from }) => from === dcr.file)
-      .map(({ path }) => path)
-      .filter((path) => path.startsWith(join(infra, 'tables') + sep))
-      .sort();
-    assert.deepEqual(loaded, tableFiles, 'the DCR module must load every table file, once');
+    // collectors.json carries every table file (checked up to date by the collectors contract test).
+    const generated = JSON.parse(readFileSync(join(infra, 'collectors.json'), 'utf8')) as {
+      tables: unknown[];
+    };
+    assert.deepEqual(
+      generated.tables,
+      tableFiles.map((path) => JSON.parse(readFileSync(path, 'utf8')) as unknown),
+      'collectors.json must carry every table file, once',
+    );
 
-    // One variable lists the files; tables, stream declarations and data flows all iterate over it.
-    const variable = /^var\s+(\w+)\s*=\s*\[\s*loadJsonContent\('\.\.\/tables\//m.exec(source)?.[1];
-    assert.ok(variable !== undefined, 'no variable listing the table files');
+    // One variable lists the tables; tables, stream declarations and data flows all iterate over it.
+    const variable = /^var\s+(\w+)\s*=\s*loadJsonContent\('\.\.\/collectors\.json'\)\.tables\s*$/m.exec(
+      source,
+    )?.[1];
+    assert.ok(variable !== undefined, 'no variable with the tables of collectors.json');
     assert.match(source, new RegExp(`streamDeclarations:\\s*toObject\\(\\s*${variable}\\b`));
     assert.match(dcr.body, new RegExp(`dataFlows:\\s*\\[\\s*for\\s+(\\w+)\\s+in\\s+${variable}\\s*:`));
     assert.match(dcr.body, /outputStream:\s*'Custom-\$\{\w+\.name\}'/);
@@ -472,14 +479,12 @@ describe('infra: the function app sets every setting a deployed app reads', () =
   );
 
   // Key Vault secrets (DESIGN §4): the names the code reads from the vault, and the README's Key Vault rows.
+  const generated = JSON.parse(readFileSync(join(infra, 'collectors.json'), 'utf8')) as {
+    appSettings: Record<string, string>;
+    collectors: { secrets: { required: string[]; optional: string[] } }[];
+  };
   const vaultSecrets = new Set([
-    ...[
-      ...(
-        /VaultSecretName\s*=\s*([^;]+);/.exec(
-          readFileSync(join(repoRoot, 'src/config/keyVault.ts'), 'utf8'),
-        )?.[1] ?? ''
-      ).matchAll(/'([^']+)'/g),
-    ].map((m) => m[1] ?? ''),
+    ...generated.collectors.flatMap((c) => [...c.secrets.required, ...c.secrets.optional]),
     ...[...readme.matchAll(/^\| +`([^`]+)` +\| +Key Vault +\|/gm)].map((m) => m[1] ?? ''),
   ]);
 
@@ -513,6 +518,13 @@ describe('infra: the function app sets every setting a deployed app reads', () =
 
   for (const name of needed) {
     it(`${name} is set by ${module}`, () => {
+      // Each collector's settings come from its declaration, through collectors.json's appSettings.
+      const fromDeclarations = generated.appSettings[name];
+      if (fromDeclarations !== undefined) {
+        assert.match(source, /loadJsonContent\('\.\.\/collectors\.json'\)\.appSettings/);
+        assert.equal(fromDeclarations, sample[name], `default of ${name}`);
+        return;
+      }
       assert.ok(setsKey(source, name), `${module} does not set ${name}`);
       // Defaults written as literals must be the documented ones.
       const literal = new RegExp(`^\\s*'?${name}'?\\s*:\\s*'([^']*)'\\s*$`, 'm').exec(source)?.[1];
@@ -635,13 +647,14 @@ describe('infra: the Bicep CLI compiles every template', () => {
     const template = JSON.parse(readFileSync(join(work, 'modules', 'ingestion.json'), 'utf8')) as {
       variables: Record<string, unknown>;
     };
-    // loadJsonContent inlines each file as a variable ($fxv#<n>) that tableDefinitions lists.
+    // loadJsonContent inlines collectors.json as a variable ($fxv#<n>) whose tables the module lists.
     const definitions = Object.entries(template.variables)
       .filter(([name]) => name.startsWith('$fxv#'))
       .map(([, value]) => value)
-      .filter(
-        (value): value is { name: string } =>
-          typeof value === 'object' && value !== null && 'stream' in value,
+      .flatMap((value) =>
+        typeof value === 'object' && value !== null && 'tables' in value
+          ? (value as { tables: { name: string }[] }).tables
+          : [],
       );
     const expected = readdirSync(join(infra, 'tables'))
       .filter((name) => name.endsWith('.json'))

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { collectorNames } from '../../src/run/configuredRun.js';
+import { collectorNames } from '../../src/app/configuredRun.js';
+import { expectedCollectorsPlaceholder, withExpectedCollectors } from '../support/deployedQueries.js';
 import { repoRoot } from '../support/paths.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -121,7 +122,35 @@ function globalsWith(symbols: KustoTableSymbol[]): GlobalState {
 }
 
 /** The Log Analytics workspace as the queries see it: every custom table. */
-const workspace = globalsWith(tables.map((table) => tableSymbol(table.name, table.columns)));
+/**
+ * Azure tables our diagnostic settings fill (infra/modules/diagnostics.bicep) that a query reads, with
+ * their documented columns. DCRLogErrors (category LogErrors of the DCR):
+ * https://learn.microsoft.com/azure/azure-monitor/reference/tables/dcrlogerrors
+ */
+const platformTables: readonly { name: string; columns: Column[] }[] = [
+  {
+    name: 'DCRLogErrors',
+    columns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'ClientRequestId', type: 'string' },
+      { name: 'CorrelationId', type: 'string' },
+      { name: 'InputStreamId', type: 'string' },
+      { name: 'Message', type: 'string' },
+      { name: 'OperationName', type: 'string' },
+      { name: 'SourceSystem', type: 'string' },
+      { name: 'TenantId', type: 'string' },
+      { name: 'Type', type: 'string' },
+      { name: '_ResourceId', type: 'string' },
+      { name: '_SubscriptionId', type: 'string' },
+      { name: '_BilledSize', type: 'real' },
+      { name: '_IsBillable', type: 'string' },
+    ],
+  },
+];
+
+const workspace = globalsWith(
+  [...tables, ...platformTables].map((table) => tableSymbol(table.name, table.columns)),
+);
 
 function describeDiagnostic(text: string, d: KustoDiagnostic): string {
   const line = text.slice(0, d.Start).split('\n').length;
@@ -160,6 +189,10 @@ interface WorkbookParameter {
   name: string;
   type: number;
   value?: unknown;
+  /** Drop-down (type 2) with several values: each quoted with `quote`, joined with `delimiter`. */
+  multiSelect?: boolean;
+  quote?: string;
+  delimiter?: string;
 }
 interface WorkbookItem {
   type: number;
@@ -247,6 +280,14 @@ function expandParameters(
       }
       if (parameter.type === 1 && format === undefined && typeof parameter.value === 'string') {
         return parameter.value; // a text parameter expands to its value: its default here
+      }
+      if (parameter.type === 2 && format === undefined && parameter.multiSelect === true) {
+        // A multi-select drop-down expands to its selected values (its default here), each quoted and
+        // delimited as the parameter says: 'a','b' for `in ({P})`.
+        const values = Array.isArray(parameter.value) ? parameter.value.map(String) : [];
+        if (values.length === 0) throw new Error(`${whole}: no default value to expand`);
+        const quote = parameter.quote ?? '';
+        return values.map((value) => `${quote}${value}${quote}`).join(parameter.delimiter ?? ',');
       }
       throw new Error(`${whole}: parameter type ${parameter.type} is not expanded by this test`);
     },
@@ -362,7 +403,7 @@ describe('KQL: alert queries (infra/alerts)', () => {
 
   for (const file of alerts) {
     it(`${file} parses and analyses`, () => {
-      assertValidKql(readFileSync(join(alertDir, file), 'utf8'));
+      assertValidKql(withExpectedCollectors(readFileSync(join(alertDir, file), 'utf8')));
     });
   }
 
@@ -376,7 +417,7 @@ describe('KQL: alert queries (infra/alerts)', () => {
   });
 
   it('no-successful-run.kql checks every collector the app has, even one that never ran', () => {
-    const query = readFileSync(join(alertDir, 'no-successful-run.kql'), 'utf8');
+    const query = withExpectedCollectors(readFileSync(join(alertDir, 'no-successful-run.kql'), 'utf8'));
     const expected = /datatable\(Collector: string\) \[([^\]]*)\]/.exec(query);
     assert.ok(expected, 'a datatable of expected collectors');
     const listed = [...(expected[1] ?? '').matchAll(/'([^']+)'/g)].map((match) => match[1]);
@@ -390,7 +431,115 @@ describe('KQL: alert queries (infra/alerts)', () => {
   it('the health workbook lists the same expected collectors', () => {
     const health = queriesOf(workbooks.get('collector-health.workbook.json') as Workbook);
     const lastSuccess = queryText(health.find((item) => item.name === 'last-success') as WorkbookItem);
-    for (const name of collectorNames) assert.ok(lastSuccess.includes(`"${name}"`), name);
+    assert.ok(lastSuccess.includes(expectedCollectorsPlaceholder), 'the list is filled at deployment');
+    for (const name of collectorNames)
+      assert.ok(withExpectedCollectors(lastSuccess).includes(`'${name}'`), name);
+    assertValidKql(withExpectedCollectors(lastSuccess));
+  });
+});
+
+describe('KQL: Microsoft Sentinel analytics rules (infra/analytics)', () => {
+  const analyticsDir = join(repoRoot, 'infra', 'analytics');
+  const rules = readdirSync(analyticsDir)
+    .filter((file) => file.endsWith('.kql'))
+    .sort();
+  const query = (file: string) => readFileSync(join(analyticsDir, file), 'utf8');
+
+  it('has the four detections of issue 14 item 11', () => {
+    assert.deepEqual(rules, [
+      'aws-active-root-access-key.kql',
+      'aws-new-access-key.kql',
+      'aws-old-key-console-user-without-mfa.kql',
+      'collector-failing-or-silent.kql',
+    ]);
+  });
+
+  for (const file of rules) {
+    it(`${file} parses and analyses`, () => {
+      assertValidKql(query(file));
+    });
+  }
+
+  // The columns infra/modules/analytics.bicep maps to entities (Account, CloudApplication), custom details
+  // and the alert name: each must be in the query's result.
+  const mapped: Readonly<Record<string, readonly string[]>> = {
+    'aws-active-root-access-key.kql': [
+      'UserName',
+      'CloudApp',
+      'AccountId',
+      'KeyAgeDays',
+      'LastUsedDate',
+      'MfaActive',
+      'SnapshotId',
+    ],
+    'aws-old-key-console-user-without-mfa.kql': [
+      'UserName',
+      'CloudApp',
+      'AccountId',
+      'OldActiveKeys',
+      'OldestKeyAgeDays',
+      'AccessKeyIds',
+      'SnapshotId',
+    ],
+    'aws-new-access-key.kql': [
+      'UserName',
+      'CloudApp',
+      'AccountId',
+      'AccessKeyId',
+      'KeyCreateDate',
+      'Status',
+      'SnapshotId',
+      'PreviousSnapshotId',
+    ],
+    'collector-failing-or-silent.kql': ['Collector', 'State', 'LastSuccess', 'LastError'],
+  };
+  for (const [file, columns] of Object.entries(mapped)) {
+    it(`${file} returns the columns the rule maps (${columns.join(', ')})`, () => {
+      const result = resultColumns(query(file));
+      for (const column of columns) assert.ok(result.includes(column), `${column} in ${result.join(', ')}`);
+    });
+  }
+
+  it('the AWS rules judge each snapshot once: completed runs whose run row arrived in the last hour', () => {
+    for (const file of rules.filter((name) => name.startsWith('aws-'))) {
+      const text = query(file);
+      assert.match(text, /Collector == 'aws-access-keys' and Status != 'Failed'/, file);
+      assert.match(text, /ingestion_time\(\)/, file);
+      assert.match(text, /Ingested > ago\(70m\) and Ingested <= ago\(10m\)/, file);
+    }
+    assert.match(
+      query('aws-active-root-access-key.kql'),
+      /UserName == '<root_account>' and Status == 'Active'/,
+    );
+    assert.match(
+      query('aws-old-key-console-user-without-mfa.kql'),
+      /PasswordEnabled == true and MfaActive == false/,
+    );
+    assert.match(query('aws-new-access-key.kql'), /join kind=leftanti/);
+  });
+
+  it('the placeholders analytics.bicep replaces are there, exactly once', () => {
+    const module = readFileSync(join(repoRoot, 'infra', 'modules', 'analytics.bicep'), 'utf8');
+    for (const [file, placeholder] of [
+      ['aws-old-key-console-user-without-mfa.kql', 'let thresholdDays = 90;'],
+      ['collector-failing-or-silent.kql', 'let expectedCollectors = dynamic([]);'],
+    ] as const) {
+      assert.equal(query(file).split(placeholder).length, 2, `${file}: ${placeholder}`);
+      assert.ok(module.includes(`'${placeholder}'`), `analytics.bicep replaces ${placeholder}`);
+    }
+    // What the module puts in their place is valid KQL too.
+    assertValidKql(
+      query('aws-old-key-console-user-without-mfa.kql').replace(
+        'let thresholdDays = 90;',
+        'let thresholdDays = 180;',
+      ),
+    );
+    assertValidKql(
+      query('collector-failing-or-silent.kql').replace(
+        'let expectedCollectors = dynamic([]);',
+        `let expectedCollectors = dynamic(${JSON.stringify([...collectorNames])});`,
+      ),
+    );
   });
 });
 

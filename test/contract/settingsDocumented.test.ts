@@ -3,40 +3,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { repoRoot } from '../support/paths.js';
-
-/** Setting names the code reads: every `read.<kind>('NAME'…)` and every Key Vault secret name. */
-function settingsReadByCode(): string[] {
-  const names = new Set<string>();
-  for (const file of [
-    'src/config/settings.ts',
-    'src/config/keyVault.ts',
-    'src/config/checkpointSettings.ts',
-  ]) {
-    const source = readFileSync(join(repoRoot, file), 'utf8');
-    for (const match of source.matchAll(
-      /read\.(?:raw|required|integer|oneOf<[^>]*>|schedule)\(\s*'([^']+)'/g,
-    )) {
-      names.add(match[1] ?? '');
-    }
-    for (const match of source.matchAll(/checkpointSettingNames = \{([^}]+)\}/g)) {
-      for (const name of (match[1] ?? '').matchAll(/: '([^']+)'/g)) names.add(name[1] ?? '');
-    }
-    for (const match of source.matchAll(/VaultSecretName = ([^;]+);/g)) {
-      for (const secret of (match[1] ?? '').matchAll(/'([^']+)'/g)) names.add(secret[1] ?? '');
-    }
-  }
-  return [...names].filter(Boolean).sort();
-}
+import { settingsReadByApp } from '../support/settingsReadByApp.js';
 
 describe('settings are documented', () => {
-  const names = settingsReadByCode();
+  const names = settingsReadByApp();
   const sample = JSON.parse(readFileSync(join(repoRoot, 'local.settings.sample.json'), 'utf8')) as {
     Values: Record<string, string>;
   };
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 
-  it('finds the settings the code reads', () => {
-    assert.ok(names.includes('LOGS_INGESTION_DCR_ID') && names.includes('aws-role-arn'), names.join(', '));
+  it("finds the settings the code reads, the collectors' own included", () => {
+    for (const name of [
+      'LOGS_INGESTION_DCR_ID',
+      'RUN_TIME_BUDGET_MINUTES',
+      'AWS_CONCURRENCY',
+      'aws-role-arn',
+    ])
+      assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+    for (const name of ['ENTRA_SLICE_MINUTES', 'ENTRA_SIGNINS_SCHEDULE', 'aws-accounts'])
+      assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
   });
 
   for (const name of names) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import functions, { type Timer } from '@azure/functions';
 import { ManagedIdentityCredential } from '@azure/identity';
-import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
+import { collectorTimer } from '../../src/functions/timers.js';
 import { maskAccessKeyId } from '../../src/lib/redact.js';
 import { webIdentityFederation } from '../../src/sources/aws/federation.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';
@@ -18,6 +18,7 @@ import {
 
 // @azure/functions is CommonJS and its class exports are not detected as named ESM exports.
 const { InvocationContext } = functions;
+const awsAccessKeysTimer = collectorTimer('aws-access-keys');
 const userCount = 1_100;
 let cloud: LocalCloud;
 let expected: ExpectedKey[];

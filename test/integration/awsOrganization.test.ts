@@ -10,12 +10,14 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import functions, { type Timer } from '@azure/functions';
-import { awsAccessKeysTimer } from '../../src/functions/awsAccessKeys.js';
+import { collectorTimer } from '../../src/functions/timers.js';
+
+const awsAccessKeysTimer = collectorTimer('aws-access-keys');
 import { silentLogger } from '../../src/lib/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
 import { awsAccessKeysCollector, memoizeCredentials } from '../../src/sources/aws/accessKeysCollector.js';
 import type { AccountProgress } from '../../src/sources/aws/organization.js';
-import { accountProgressIn } from '../../src/run/accountProgress.js';
+import { accountProgressIn } from '../../src/sources/aws/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
 import { maskAccessKeyId } from '../../src/lib/redact.js';
 import type { AWSIAMAccessKeysRow, CollectorRunsRow } from '../../src/tables/generated.js';

@@ -24,7 +24,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { azureCredentialFor } from '../../src/config/azureCredential.js';
 import { loadSettings } from '../../src/config/settings.js';
-import { runConfiguredCollector } from '../../src/run/configuredRun.js';
+import { readEntraSignInsSettings } from '../../src/sources/entra/settings.js';
+import { runConfiguredCollector } from '../../src/app/configuredRun.js';
 import type { Logger } from '../../src/lib/logger.js';
 import { maskAccessKeyId } from '../../src/lib/redact.js';
 import { CollectorRunError, type RunResult, type TimeWindow } from '../../src/run/runCollector.js';
@@ -527,10 +528,14 @@ async function entraSequence(kind: GraphEventKind, seed: number): Promise<void> 
       ENTRA_SIGNIN_EVENT_TYPES: eventTypes?.join(',') ?? 'interactiveUser',
       CHECKPOINT_TABLE: `chaos${collectorName.replace(/\W/g, '')}${seed}`,
     };
-    const { settings, credential } = await loadSettings({
+    const {
+      settings,
+      collectorSettings: entra,
+      credential,
+    } = await loadSettings({
       env,
       host: 'function',
-      needs: { entra: true },
+      collector: { readSettings: readEntraSignInsSettings, needsState: true },
       credentialFor: (clientId) => azureCredentialFor('function', clientId),
     });
     assert.ok(settings.logsIngestion && settings.checkpointStorage);
@@ -541,16 +546,16 @@ async function entraSequence(kind: GraphEventKind, seed: number): Promise<void> 
       logsIngestionSink({ ...settings.logsIngestion, credential, retryOptions: retry }),
     );
     const graphOptions = {
-      endpoint: settings.entra.graphEndpoint,
-      audience: settings.entra.graphAudience,
+      endpoint: entra.graphEndpoint,
+      audience: entra.graphAudience,
       credential,
-      pacing: settings.entra.pacing,
+      pacing: entra.pacing,
       retryOptions: retry,
     };
     const collector = signIns
-      ? entraSignInsCollector({ ...graphOptions, eventTypes: settings.entra.signInEventTypes })
+      ? entraSignInsCollector({ ...graphOptions, eventTypes: entra.signInEventTypes })
       : entraAuditsCollector(graphOptions);
-    assert.equal(settings.entra.window.sliceMs, sliceMs);
+    assert.equal(entra.window.sliceMs, sliceMs);
 
     const firstRow = cloud.ingestion.accepted(table).length;
     const acceptedIds = (): string[] =>
@@ -607,7 +612,7 @@ async function entraSequence(kind: GraphEventKind, seed: number): Promise<void> 
         result = await runWindowedCollector({
           collector: recording(collector, reads),
           checkpoints,
-          policy: settings.entra.window,
+          policy: entra.window,
           sink,
           log,
           now: () => new Date(runAt),
@@ -838,7 +843,7 @@ async function awsSequence(seed: number): Promise<void> {
           host: 'function',
           env: process.env,
           log,
-          tuning: { ingestionRetry: retry, graphRetry: retry, reportPollSeconds: 0.05 },
+          tuning: { ingestionRetry: retry, retry, pollSeconds: 0.05 },
         });
       } catch (error) {
         failure = error;

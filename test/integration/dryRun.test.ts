@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { runConfiguredCollector } from '../../src/run/configuredRun.js';
+import { runConfiguredCollector } from '../../src/app/configuredRun.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createTableCheckpointStore } from '../../src/state/tableCheckpointStore.js';
 import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';

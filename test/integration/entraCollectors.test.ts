@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import functions, { type Timer } from '@azure/functions';
-import { entraAuditLogsTimer } from '../../src/functions/entraAuditLogs.js';
-import { entraSignInsTimer } from '../../src/functions/entraSignIns.js';
-import { runConfiguredCollector, type CollectorName } from '../../src/run/configuredRun.js';
+import { collectorTimer } from '../../src/functions/timers.js';
+import { runConfiguredCollector } from '../../src/app/configuredRun.js';
 import type { Logger } from '../../src/lib/logger.js';
 import { createTableCheckpointStore } from '../../src/state/tableCheckpointStore.js';
 import type { CollectorRunsRow, EntraSignInsRow } from '../../src/tables/generated.js';
@@ -26,6 +25,8 @@ const log: Logger = {
   warn: (m) => logLines.push(m),
   error: (m) => logLines.push(m),
 };
+const entraSignInsTimer = collectorTimer('entra-signins');
+const entraAuditLogsTimer = collectorTimer('entra-audits');
 const timer: Timer = {
   isPastDue: false,
   schedule: { adjustForDST: false },
@@ -87,14 +88,14 @@ function lastRunRow(collector: string): CollectorRunsRow {
 }
 
 /** The same run the timer does, with shorter SDK backoff so failure tests stay quick. */
-function run(name: CollectorName) {
+function run(name: string) {
   return runConfiguredCollector(name, {
     host: 'function',
     env: process.env,
     log,
     tuning: {
       ingestionRetry: { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
-      graphRetry: { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
+      retry: { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
     },
   });
 }

@@ -3,7 +3,7 @@
 // workspace already accepted is not sent again.
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { runConfiguredCollector, type CollectorName } from '../../src/run/configuredRun.js';
+import { runConfiguredCollector } from '../../src/app/configuredRun.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { AcceptedIds } from '../../src/state/acceptedIds.js';
 import { createTableCheckpointStore } from '../../src/state/tableCheckpointStore.js';
@@ -51,7 +51,7 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-function run(name: CollectorName) {
+function run(name: string) {
   return runConfiguredCollector(name, { host: 'function', env: process.env, log: silentLogger });
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { runConfiguredCollector } from '../../src/run/configuredRun.js';
+import { runConfiguredCollector } from '../../src/app/configuredRun.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
 import { startLocalCloud, tenantId, type LocalCloud } from '../support/localCloud.js';

@@ -2,7 +2,7 @@
 // partitions are configurable already). The emulator here plays a US Government endpoint.
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { runConfiguredCollector } from '../../src/run/configuredRun.js';
+import { runConfiguredCollector } from '../../src/app/configuredRun.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
 import { startLogsIngestionEmulator, type LogsIngestionEmulator } from '../emulators/logsIngestion.js';

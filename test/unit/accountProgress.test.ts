@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { accountProgressIn } from '../../src/run/accountProgress.js';
+import { accountProgressIn } from '../../src/sources/aws/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'account-progress-'));

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
+import { collectorNamed } from '../../src/app/configuredRun.js';
 import { loadSettings, type Host } from '../../src/config/settings.js';
+import type { AwsAccessKeysSettings } from '../../src/sources/aws/settings.js';
+import type { EntraSignInsSettings } from '../../src/sources/entra/settings.js';
 import { SettingsError } from '../../src/config/settingsError.js';
 
 const unusedCredential: TokenCredential = {
@@ -16,15 +19,31 @@ const validFunctionEnv = {
   'aws-role-arn': 'arn:aws:iam::123456789012:role/collector',
 };
 
-function load(env: Record<string, string | undefined>, host: Host = 'function', dryRun = false) {
-  return loadSettings({
+/** Loads the settings of the declared collector `name`, as a run of it does. */
+async function loadFor<CollectorSettings>(
+  name: string,
+  env: Record<string, string | undefined>,
+  host: Host = 'function',
+  dryRun = false,
+) {
+  const declaration = collectorNamed(name);
+  assert.ok(declaration, name);
+  const loaded = await loadSettings({
     env,
     host,
     dryRun,
-    needs: { aws: true },
-    schedule: { setting: 'AWS_ACCESS_KEYS_SCHEDULE', default: '0 0 6 * * *' },
+    collector: {
+      readSettings: declaration.readSettings,
+      schedule: { setting: declaration.timer.scheduleSetting, default: declaration.timer.defaultSchedule },
+      needsState: declaration.kind === 'windowed',
+    },
     credentialFor: () => unusedCredential,
   });
+  return { ...loaded, collectorSettings: loaded.collectorSettings as unknown as CollectorSettings };
+}
+
+function load(env: Record<string, string | undefined>, host: Host = 'function', dryRun = false) {
+  return loadFor<AwsAccessKeysSettings>('aws-access-keys', env, host, dryRun);
 }
 
 async function problemsOf(env: Record<string, string | undefined>, host: Host = 'function') {
@@ -38,35 +57,35 @@ async function problemsOf(env: Record<string, string | undefined>, host: Host = 
 
 describe('settings', () => {
   it('loads a complete function configuration with defaults', async () => {
-    const { settings } = await load(validFunctionEnv);
-    assert.deepEqual(settings.aws.auth, {
+    const { settings, collectorSettings: aws } = await load(validFunctionEnv);
+    assert.deepEqual(aws.auth, {
       kind: 'federation',
       audience: 'api://crosscloud-identity-monitor-aws',
       roleArn: 'arn:aws:iam::123456789012:role/collector',
     });
-    assert.equal(settings.accessKeyIdMode, 'masked');
-    assert.equal(settings.aws.concurrency, 8);
+    assert.equal(aws.accessKeyIdMode, 'masked');
+    assert.equal(aws.concurrency, 8);
     assert.equal(settings.schedule, '0 0 6 * * *');
     assert.equal(settings.logsIngestion?.dcrImmutableId, validFunctionEnv.LOGS_INGESTION_DCR_ID);
     assert.equal(settings.logsIngestion?.audience, 'https://monitor.azure.com');
   });
 
   it('gives organization mode the run time budget and account concurrency', async () => {
-    const { settings } = await load({
+    const { settings, collectorSettings: aws } = await load({
       ...validFunctionEnv,
       'aws-member-role-name': 'member',
       RUN_TIME_BUDGET_MINUTES: '12',
       AWS_ACCOUNT_CONCURRENCY: '6',
     });
-    assert.deepEqual(settings.aws.organization, {
+    assert.deepEqual(aws.organization, {
       memberRoleName: 'member',
       accounts: { include: [], exclude: [] },
       accountConcurrency: 6,
       budgetMs: 12 * 60_000,
     });
-    assert.equal(settings.entra.window.budgetMs, 12 * 60_000, 'one budget for every collector');
+    assert.equal(settings.runBudgetMs, 12 * 60_000, 'one budget for every collector');
     const defaults = await load({ ...validFunctionEnv, 'aws-member-role-name': 'member' });
-    assert.equal(defaults.settings.aws.organization?.budgetMs, 20 * 60_000);
+    assert.equal(defaults.collectorSettings.organization?.budgetMs, 20 * 60_000);
   });
 
   it('accepts the upper-snake form of a vault secret name as an override', async () => {
@@ -75,8 +94,8 @@ describe('settings', () => {
       'aws-role-arn': undefined,
       AWS_ROLE_ARN: 'arn:aws:iam::210987654321:role/x',
     };
-    const { settings } = await load(env);
-    assert.equal(settings.aws.auth.kind === 'federation' && settings.aws.auth.roleArn, env.AWS_ROLE_ARN);
+    const { collectorSettings: aws } = await load(env);
+    assert.equal(aws.auth.kind === 'federation' && aws.auth.roleArn, env.AWS_ROLE_ARN);
   });
 
   const missingCases = [
@@ -150,8 +169,8 @@ describe('settings', () => {
   });
 
   it('lets a terminal use the AWS default chain and skip ingestion on dry runs', async () => {
-    const { settings } = await load({}, 'cli', true);
-    assert.deepEqual(settings.aws.auth, { kind: 'default-chain' });
+    const { settings, collectorSettings: aws } = await load({}, 'cli', true);
+    assert.deepEqual(aws.auth, { kind: 'default-chain' });
     assert.equal(settings.logsIngestion, undefined);
   });
 });
@@ -164,22 +183,16 @@ describe('Entra settings', () => {
     AzureWebJobsStorage__tableServiceUri: 'https://stexample.table.core.windows.net',
   };
   function loadEntra(env: Record<string, string | undefined>, host: Host = 'function') {
-    return loadSettings({
-      env,
-      host,
-      needs: { entra: true },
-      schedule: { setting: 'ENTRA_SIGNINS_SCHEDULE', default: '0 */15 * * * *' },
-      credentialFor: () => unusedCredential,
-    });
+    return loadFor<EntraSignInsSettings>('entra-signins', env, host);
   }
 
   it('needs neither AWS settings nor Key Vault, and has documented defaults', async () => {
-    const { settings } = await loadEntra(entraEnv);
-    assert.deepEqual(settings.entra.signInEventTypes, ['interactiveUser']);
-    assert.equal(settings.entra.graphEndpoint, 'https://graph.microsoft.com');
-    assert.equal(settings.entra.graphAudience, 'https://graph.microsoft.com');
-    assert.deepEqual(settings.entra.pacing, { limit: 5, intervalMs: 10_200 });
-    assert.deepEqual(settings.entra.window, {
+    const { settings, collectorSettings: entra } = await loadEntra(entraEnv);
+    assert.deepEqual(entra.signInEventTypes, ['interactiveUser']);
+    assert.equal(entra.graphEndpoint, 'https://graph.microsoft.com');
+    assert.equal(entra.graphAudience, 'https://graph.microsoft.com');
+    assert.deepEqual(entra.pacing, { limit: 5, intervalMs: 10_200 });
+    assert.deepEqual(entra.window, {
       overlapMs: 10 * 60_000,
       lagMs: 15 * 60_000,
       initialLookbackMs: 24 * 3_600_000,
@@ -196,11 +209,11 @@ describe('Entra settings', () => {
   });
 
   it('reads every sign-in event type, in any order, without duplicates', async () => {
-    const { settings } = await loadEntra({
+    const { collectorSettings: entra } = await loadEntra({
       ...entraEnv,
       ENTRA_SIGNIN_EVENT_TYPES: ' managedIdentity, interactiveUser,managedIdentity ',
     });
-    assert.deepEqual(settings.entra.signInEventTypes, ['managedIdentity', 'interactiveUser']);
+    assert.deepEqual(entra.signInEventTypes, ['managedIdentity', 'interactiveUser']);
   });
 
   it('the deployed app must say where checkpoints live; a terminal falls back to a file', async () => {
@@ -210,13 +223,7 @@ describe('Entra settings', () => {
     );
     assert.ok(error instanceof SettingsError);
     assert.equal(error.problems[0]?.setting, 'AzureWebJobsStorage__tableServiceUri');
-    const { settings } = await loadSettings({
-      env: {},
-      host: 'cli',
-      dryRun: true,
-      needs: { entra: true },
-      credentialFor: () => unusedCredential,
-    });
+    const { settings } = await loadFor('entra-audits', {}, 'cli', true);
     assert.equal(settings.checkpointStorage, undefined);
   });
 
@@ -244,13 +251,7 @@ describe('Entra settings', () => {
     const bad = { ENTRA_AUDITS_SCHEDULE: '0 0 0 32 * *', AWS_ACCESS_KEYS_SCHEDULE: 'daily' };
     const { settings } = await loadEntra({ ...entraEnv, ...bad });
     assert.equal(settings.schedule, '0 */15 * * * *');
-    const audits = await loadSettings({
-      env: { ...entraEnv, ...bad },
-      host: 'function',
-      needs: { entra: true },
-      schedule: { setting: 'ENTRA_AUDITS_SCHEDULE', default: '0 5-59/15 * * * *' },
-      credentialFor: () => unusedCredential,
-    }).then(
+    const audits = await loadFor('entra-audits', { ...entraEnv, ...bad }).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -1,6 +1,7 @@
 // What the CLI tells a security engineer after a run: who is at risk, worst first, bounded.
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
+import { collectorNamed } from '../../src/app/configuredRun.js';
 import { renderSummary } from '../../src/cli.js';
 import type { RunResult } from '../../src/run/runCollector.js';
 import { accessKeySummarizer } from '../../src/sources/aws/accessKeySummary.js';
@@ -45,16 +46,21 @@ const run: RunResult = {
 } as unknown as RunResult;
 
 describe('access-key findings', () => {
-  const summarizer = accessKeySummarizer();
-  summarizer.add([
+  const rows = [
     key({ UserName: rootUserName, AccessKeyId: 'AKIAROOTROOTROOT1234', KeyAgeDays: 400 }),
     key({ UserName: 'old-inactive', Status: 'Inactive', KeyAgeDays: 3000 }),
     ...Array.from({ length: 14 }, (_, i) => key({ UserName: `u${i}`, KeyAgeDays: 100 + i * 10 })),
     key({ UserName: 'console', KeyAgeDays: 500, PasswordEnabled: true, MfaActive: false }),
     key({ UserName: 'console', KeyAgeDays: 20, PasswordEnabled: true, MfaActive: false, LastUsedDate: null }),
     key({ UserName: 'keys-only', MfaActive: false, PasswordEnabled: false }),
-  ]);
+  ];
+  const summarizer = accessKeySummarizer();
+  summarizer.add(rows);
   const summary = summarizer.result();
+  /** The CLI's summary of the aws-access-keys declaration, fed the same rows. */
+  const cliSummary = collectorNamed('aws-access-keys')?.summary?.();
+  assert.ok(cliSummary);
+  cliSummary.add(rows);
 
   it('counts and lists each kind of finding, worst first', () => {
     assert.equal(summary.keys, 19);
@@ -83,13 +89,13 @@ describe('access-key findings', () => {
   });
 
   it('prints at most 10 of each kind unless told to print all', () => {
-    const bounded = renderSummary(run, { keys: summary });
+    const bounded = renderSummary(run, cliSummary.render({ all: false }));
     assert.match(bounded, /^Active root-account access keys: 1$/m);
     assert.match(bounded, /^Active keys older than 90 days: 16$/m);
     assert.match(bounded, /^ {2}… and 6 more \(--all lists them\)$/m);
     assert.match(bounded, /^ {2}111122223333 {2}console {2}2 active keys, oldest 500 days$/m);
     assert.doesNotMatch(bounded, /old-inactive/, 'inactive keys are no finding');
-    const all = renderSummary(run, { keys: summary, limit: Number.MAX_SAFE_INTEGER });
+    const all = renderSummary(run, cliSummary.render({ all: true }));
     assert.doesNotMatch(all, /more \(--all/);
     assert.equal(all.match(/ days old, /g)?.length, 1 + 16 + 1);
   });
@@ -116,8 +122,18 @@ describe('sign-in summary', () => {
       { value: 'b@x', failures: 1 },
     ]);
     assert.deepEqual(summary.topApps[0], { value: 'Teams', failures: 2 });
-    const text = renderSummary({ ...run, collector: 'entra-signins' }, { signIns: summary });
-    assert.match(text, /failed sign-ins +4 of 5/);
-    assert.match(text, /Users failing most \(failed sign-ins each\):\n +2 {2}a@x\n +1 {2}b@x/);
+    const cli = collectorNamed('entra-signins')?.summary?.();
+    assert.ok(cli);
+    cli.add([
+      signIn('a@x', 'Teams', '10.0.0.1', '50126'),
+      signIn('a@x', 'Teams', '10.0.0.1', '50126'),
+      ...Array.from({ length: 6 }, (_, i) => signIn(`u${i}@x`, 'Portal', '10.0.0.2', '50053')),
+    ]);
+    const text = renderSummary({ ...run, collector: 'entra-signins' }, cli.render({ all: false }));
+    assert.match(text, /failed sign-ins +8 of 8/);
+    assert.match(text, /Users failing most \(failed sign-ins each\):\n +2 {2}a@x\n +1 {2}u0@x/);
+    assert.equal(text.match(/@x$/gm)?.length, 5, 'the worst 5 users unless --all');
+    const all = renderSummary({ ...run, collector: 'entra-signins' }, cli.render({ all: true }));
+    assert.equal(all.match(/@x$/gm)?.length, 7);
   });
 });

@@ -1,6 +1,6 @@
 import pMap from 'p-map';
-import type { AccountProgress } from '../sources/aws/organization.js';
-import type { CheckpointStore } from '../state/checkpointStore.js';
+import type { AccountProgress } from './organization.js';
+import type { CheckpointStore } from '../../state/checkpointStore.js';
 
 /** Checkpoint writes at once: enough to hide Table storage latency for thousands of accounts. */
 const concurrency = 16;
