@@ -1,18 +1,34 @@
 import type { TableName, TableRows } from '../tables/generated.js';
 import type { Logger } from '../lib/logger.js';
 
-/** Counters a source keeps while it reads; they end up in the run row. */
+/**
+ * Counters a source keeps while it reads, and notes for the operator; they end up in the run row. None
+ * of them changes how the run ends: that is what a read returns (ReadOutcome).
+ */
 export interface SourceStats {
   apiCalls: number;
   throttled: number;
+  /** Notes that change nothing about the run's status (a stale credential report, a field cut). */
   readonly warnings: string[];
-  /** Parts that failed while the rest went on (an AWS account of an organization): PartiallySucceeded. */
-  readonly failures: string[];
 }
 
 export function newSourceStats(): SourceStats {
-  return { apiCalls: 0, throttled: 0, warnings: [], failures: [] };
+  return { apiCalls: 0, throttled: 0, warnings: [] };
 }
+
+/** What a snapshot read ends with, besides its rows: the return value of its generator. */
+export interface ReadOutcome {
+  /**
+   * Parts that failed while the rest went on (an AWS account of an organization): the run ends
+   * PartiallySucceeded and its Error names each. Empty or absent: nothing failed.
+   */
+  readonly partialFailures?: readonly string[];
+  /** What was read in full (e.g. account IDs), told to `afterAccepted` once the sink accepted it all. */
+  readonly delivered?: readonly string[];
+}
+
+/** A read: its rows, and (for a generator) an outcome as its return value. */
+export type CollectorRead<Row> = AsyncIterable<Row> | AsyncGenerator<Row, ReadOutcome | void, undefined>;
 
 export interface CollectorContext {
   readonly runId: string;
@@ -35,12 +51,13 @@ export interface Collector<Table extends TableName = TableName> {
   /** Stable name used in run rows, session names and the CLI: `aws-access-keys`. */
   readonly name: string;
   readonly table: Table;
-  read(context: CollectorContext): AsyncIterable<TableRows[Table]>;
+  read(context: CollectorContext): CollectorRead<TableRows[Table]>;
   /**
    * Called once the sink has accepted every row `read` gave (Succeeded or PartiallySucceeded), never
-   * after a failed run: where a source records what it has delivered. A failure here fails the run.
+   * after a failed run, with what the read returned: where a source records what it has delivered. A
+   * failure here fails the run.
    */
-  afterAccepted?(context: CollectorContext): Promise<void>;
+  afterAccepted?(context: CollectorContext, outcome: ReadOutcome): Promise<void>;
 }
 
 /** What a run's signal aborts with when its time is up. */

@@ -25,7 +25,8 @@ export interface PumpOptions<Table extends TableName> {
 /**
  * Streams rows into the sink in batches with at most `maxInFlight` uploads pending: the source is
  * pulled only while there is room, so memory is bounded by batchSize × (maxInFlight + 1) rows.
- * Resolves once every row was accepted; rejects with the first failure after the others settled.
+ * Resolves once every row was accepted, with what the read returned (a generator's return value);
+ * rejects with the first failure after the others settled.
  */
 export async function pumpToSink<Table extends TableName>(
   rows: AsyncIterable<TableRows[Table]>,
@@ -33,7 +34,7 @@ export async function pumpToSink<Table extends TableName>(
   table: Table,
   progress: RunProgress,
   options: PumpOptions<Table>,
-): Promise<void> {
+): Promise<unknown> {
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
 
@@ -51,9 +52,20 @@ export async function pumpToSink<Table extends TableName>(
     inFlight.add(tracked);
   };
 
+  // Iterated by hand, not with for await, to keep what a generator returns (its ReadOutcome).
+  const iterator = rows[Symbol.asyncIterator]();
+  let returned: unknown;
+  let finished = false;
   try {
     let batch: TableRows[Table][] = [];
-    for await (const row of rows) {
+    for (;;) {
+      const next: IteratorResult<TableRows[Table], unknown> = await iterator.next();
+      if (next.done === true) {
+        finished = true;
+        returned = next.value;
+        break;
+      }
+      const row = next.value;
       progress.recordsRead += 1;
       batch.push(row);
       if (batch.length < options.batchSize) continue;
@@ -64,8 +76,11 @@ export async function pumpToSink<Table extends TableName>(
     }
     if (batch.length > 0 && failure === undefined) launch(batch);
   } finally {
+    // A read left before its end (an upload failed) is closed, as for await would.
+    if (!finished) await iterator.return?.().catch(() => undefined);
     // Never leave uploads running behind a failed read: the caller must know what was accepted.
     await Promise.allSettled(inFlight);
   }
   if (failure !== undefined) throw failure.error;
+  return returned;
 }

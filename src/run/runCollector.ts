@@ -7,6 +7,7 @@ import {
   RunDeadlineError,
   type Collector,
   type CollectorContext,
+  type ReadOutcome,
   type SourceStats,
 } from './collector.js';
 import type { Logger } from '../lib/logger.js';
@@ -116,6 +117,8 @@ export function newRunId(): string {
 export interface RunOutcome {
   readonly status: Exclude<RunStatus, 'Failed'>;
   readonly window?: TimeWindow;
+  /** Parts that failed while the rest landed: the run is PartiallySucceeded, and its Error names them. */
+  readonly partialFailures?: readonly string[];
 }
 
 /** The context a run body works in: the collector context plus the live counts and the pump. */
@@ -131,7 +134,7 @@ export interface RunBodyContext<Table extends TableName> extends CollectorContex
   pump(
     rows: AsyncIterable<TableRows[Table]>,
     options?: { onAccepted?: (rows: readonly TableRows[Table][]) => void },
-  ): Promise<void>;
+  ): Promise<unknown>;
   /** The window covered so far, reported in the run row even if the run fails later. */
   covered: TimeWindow | undefined;
 }
@@ -157,8 +160,9 @@ export interface RunDeadline {
 export async function runCollector<Table extends TableName>(options: RunOptions<Table>): Promise<RunResult> {
   const { collector } = options;
   return executeRun(collector.name, collector.table, options, async (context) => {
+    let outcome: ReadOutcome;
     try {
-      await context.pump(collector.read(context));
+      outcome = readOutcome(await context.pump(collector.read(context)));
     } catch (error) {
       if (!context.signal.aborted) throw error;
       const why = context.deadline.reached() ? context.deadline.describe() : 'the run was aborted';
@@ -169,9 +173,15 @@ export async function runCollector<Table extends TableName>(options: RunOptions<
         { cause: error },
       );
     }
-    await collector.afterAccepted?.(context);
-    return { status: 'Succeeded' };
+    await collector.afterAccepted?.(context, outcome);
+    const partialFailures = outcome.partialFailures ?? [];
+    return { status: partialFailures.length > 0 ? 'PartiallySucceeded' : 'Succeeded', partialFailures };
   });
+}
+
+/** What a read returned, as a ReadOutcome (a plain iterable returns nothing: nothing failed). */
+function readOutcome(returned: unknown): ReadOutcome {
+  return typeof returned === 'object' && returned !== null ? (returned) : {};
 }
 
 /** `90 min`, `2.5 h`, `40 s`, `0.8 s`. */
@@ -285,14 +295,15 @@ export async function executeRun<Table extends TableName>(
   stats.warnings.push(...truncations.warnings());
   const endTime = now();
   // Parts that failed while the rest landed make the run PartiallySucceeded, and say which in Error.
+  const partialFailures = outcome?.partialFailures ?? [];
   const status: RunStatus =
-    outcome === undefined ? 'Failed' : stats.failures.length > 0 ? 'PartiallySucceeded' : outcome.status;
+    outcome === undefined ? 'Failed' : partialFailures.length > 0 ? 'PartiallySucceeded' : outcome.status;
   const window = outcome?.window ?? context.covered;
   const errorText =
     failure !== undefined
       ? describeError(failure)
-      : stats.failures.length > 0
-        ? describeError(stats.failures.join('\n'))
+      : partialFailures.length > 0
+        ? describeError(partialFailures.join('\n'))
         : null;
   const result: RunResult = {
     runId,
@@ -370,7 +381,7 @@ export async function executeRun<Table extends TableName>(
       { cause: runRowError },
     );
   }
-  for (const partFailure of stats.failures) log.error(`${collectorName} run ${runId}: ${partFailure}`);
+  for (const partFailure of partialFailures) log.error(`${collectorName} run ${runId}: ${partFailure}`);
   log.info(
     `${collectorName} run ${runId} ${status === 'Succeeded' ? 'succeeded' : 'partially succeeded'} (${figures})`,
   );

@@ -40,6 +40,57 @@ const lines: string[] = [];
 const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
 
 describe('runCollector', () => {
+  it("ends as the read's outcome says: partial failures make it PartiallySucceeded, delivered reaches afterAccepted", async () => {
+    const told: (readonly string[] | undefined)[] = [];
+    const partial: Collector<'AWSIAMAccessKeys_CL'> = {
+      name: 'test-collector',
+      table: 'AWSIAMAccessKeys_CL',
+      async *read() {
+        yield row(1);
+        await Promise.resolve();
+        return { partialFailures: ['account 2: AccessDenied'], delivered: ['1'] };
+      },
+      afterAccepted: (_context, outcome) => {
+        told.push(outcome.delivered);
+        return Promise.resolve();
+      },
+    };
+    const sink = memorySink();
+    const result = await runCollector({ collector: partial, sink: sink.sink, log });
+    assert.equal(result.status, 'PartiallySucceeded');
+    assert.deepEqual(told, [['1']]);
+    const runRow = sink.rows.get('CollectorRuns_CL')?.[0] as CollectorRunsRow | undefined;
+    assert.equal(runRow?.Status, 'PartiallySucceeded');
+    assert.match(runRow?.Error ?? '', /account 2: AccessDenied/);
+
+    const whole = { ...partial, read: (context: CollectorContext) => collector(3).read(context) };
+    assert.equal(
+      (await runCollector({ collector: whole, sink: memorySink().sink, log })).status,
+      'Succeeded',
+    );
+  });
+
+  it("closes a read it leaves early (a rejected upload): the source's finally blocks run", async () => {
+    let closed = false;
+    const endless: Collector<'AWSIAMAccessKeys_CL'> = {
+      name: 'test-collector',
+      table: 'AWSIAMAccessKeys_CL',
+      async *read() {
+        try {
+          for (let i = 0; ; i += 1) {
+            await Promise.resolve();
+            yield row(i);
+          }
+        } finally {
+          closed = true;
+        }
+      },
+    };
+    const rejecting = memorySink('AWSIAMAccessKeys_CL', 0);
+    await assert.rejects(runCollector({ collector: endless, sink: rejecting.sink, log, batchSize: 5 }));
+    assert.equal(closed, true);
+  });
+
   it('calls afterAccepted once every row was accepted, and never after a failed upload', async () => {
     const seen: number[] = [];
     const withHook = (sink: ReturnType<typeof memorySink>) => ({

@@ -5,7 +5,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Pluggable } from '@smithy/types';
 import { pMapIterable } from 'p-map';
-import type { Collector, CollectorContext, SourceStats } from '../../run/collector.js';
+import type { Collector, CollectorContext, ReadOutcome, SourceStats } from '../../run/collector.js';
 import { describeError } from '../../lib/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
 import { abortCallsWith, listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
@@ -65,8 +65,6 @@ export interface AwsAccessKeysCollectorOptions {
 export function awsAccessKeysCollector(
   options: AwsAccessKeysCollectorOptions,
 ): Collector<'AWSIAMAccessKeys_CL'> {
-  // Accounts read in full, per run (keyed by the run's stats object), until their rows are accepted.
-  const inventoried = new WeakMap<SourceStats, string[]>();
   return {
     name: awsAccessKeysCollectorName,
     table: 'AWSIAMAccessKeys_CL',
@@ -75,15 +73,14 @@ export function awsAccessKeysCollector(
       const provided = options.credentialsFor(context);
       const hub = provided && memoizeCredentials(provided);
       if (!options.organization) return inventoryAccount(options, hub, undefined, context);
-      const read: string[] = [];
-      inventoried.set(context.stats, read);
-      return inventoryOrganization(options, options.organization, hub, context, read);
+      return inventoryOrganization(options, options.organization, hub, context);
     },
-    async afterAccepted(context) {
-      const read = inventoried.get(context.stats);
+    // The accounts read in full (the read's outcome) are recorded once their rows are all accepted.
+    async afterAccepted(context, outcome) {
       const progress = options.organization?.progress;
-      if (progress === undefined || read === undefined || read.length === 0) return;
-      await progress.recordInventoried(read, context.startTime, context.runId);
+      const delivered = outcome.delivered ?? [];
+      if (progress === undefined || delivered.length === 0) return;
+      await progress.recordInventoried(delivered, context.startTime, context.runId);
     },
   };
 }
@@ -99,8 +96,10 @@ async function* inventoryOrganization(
   organization: OrganizationMode,
   hub: AwsCredentialIdentityProvider | undefined,
   context: CollectorContext,
-  inventoried: string[],
-): AsyncGenerator<AWSIAMAccessKeysRow> {
+): AsyncGenerator<AWSIAMAccessKeysRow, ReadOutcome, undefined> {
+  /** Accounts read in full, and the failures of the others: what the read returns. */
+  const inventoried: string[] = [];
+  const failures: string[] = [];
   const clock = organization.clock ?? Date.now;
   const started = clock();
   const { signal } = context;
@@ -154,9 +153,7 @@ async function* inventoryOrganization(
           return [];
         }
         failed += 1;
-        context.stats.failures.push(
-          `account ${account.id} (${account.name ?? 'no name'}): ${describeError(error)}`,
-        );
+        failures.push(`account ${account.id} (${account.name ?? 'no name'}): ${describeError(error)}`);
         return [];
       }
       inventoried.push(account.id);
@@ -165,18 +162,16 @@ async function* inventoryOrganization(
     { concurrency: organization.accountConcurrency },
   );
   for await (const rows of perAccount) yield* rows;
-  if (cutOff.length > 0) context.stats.failures.push(describeCutOff(cutOff, accounts, organization));
-  if (notStarted.length > 0)
-    context.stats.failures.push(describeNotStarted(notStarted, accounts, organization));
+  if (cutOff.length > 0) failures.push(describeCutOff(cutOff, accounts, organization));
+  if (notStarted.length > 0) failures.push(describeNotStarted(notStarted, accounts, organization));
   if (attempted > 0 && failed + cutOff.length === attempted) {
     const of =
       attempted === accounts.length
         ? `the organization's ${accounts.length}`
         : `${attempted} of ${accounts.length}`;
-    throw new Error(
-      `none of the ${of} accounts tried could be inventoried:\n${context.stats.failures.join('\n')}`,
-    );
+    throw new Error(`none of the ${of} accounts tried could be inventoried:\n${failures.join('\n')}`);
   }
+  return { partialFailures: failures, delivered: inventoried };
 }
 
 function describeNotStarted(
