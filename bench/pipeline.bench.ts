@@ -83,7 +83,8 @@ export function* syntheticSignIns(count: number, from = 0): Generator<GraphSignI
   }
 }
 
-async function startIngestionChild(parseRecords: boolean) {
+/** The ingestion emulator in a child process (ingestionServer.ts); the AWS organization bench uses it too. */
+export async function startIngestionChild(parseRecords: boolean) {
   const { entry, execArgv } = siblingEntry(import.meta.url, 'ingestionServer');
   const child = spawn(process.execPath, [...execArgv, entry, ...(parseRecords ? ['--parse-records'] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -98,6 +99,7 @@ async function startIngestionChild(parseRecords: boolean) {
   const ready = JSON.parse(line ?? '{}') as { endpoint: string; dcrImmutableId: string; token: string };
   return {
     ...ready,
+    pid: child.pid,
     /** Closes the emulator and returns what it accepted; an emulator that died is an error. */
     stop: async (): Promise<IngestionSummary> => {
       const exited = new Promise<number | null>((resolve) => {

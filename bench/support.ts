@@ -1,4 +1,5 @@
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -50,4 +51,26 @@ export function siblingEntry(from: string, name: string): { entry: string; execA
     entry: fileURLToPath(new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, from)),
     execArgv: fromSources ? ['--import', 'tsx'] : [],
   };
+}
+
+/**
+ * CPU time of the whole machine so far, in ms: `busy` (user, nice, system, irq, softirq, steal) and
+ * `total` (busy + idle + iowait), summed over all cores, from /proc/stat; undefined elsewhere. Two
+ * readings say how busy the machine was meanwhile, whoever kept it busy.
+ */
+export function machineCpuMs(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>((sum, t) => sum + (t ?? 0), 0);
+    const total = busy + (idle ?? 0) + (iowait ?? 0);
+    // USER_HZ is 100 on every Linux Node runs on.
+    return Number.isFinite(total) ? { busy: busy * 10, total: total * 10 } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -47,10 +47,19 @@ export async function renderInfra(): Promise<string> {
   };
   const collectors = module.describeCollectors();
   const appSettings: Record<string, string> = {};
+  // Infra deploys one value per app setting: collectors that share a setting must share its default.
+  const setDefault = (name: string, value: string, collector: string) => {
+    const earlier = appSettings[name];
+    if (earlier !== undefined && earlier !== value)
+      throw new Error(
+        `${collector} reads ${name} with default "${value}", another collector with "${earlier}": read it through one function`,
+      );
+    appSettings[name] = value;
+  };
   for (const collector of collectors) {
-    appSettings[collector.scheduleSetting] = collector.defaultSchedule;
+    setDefault(collector.scheduleSetting, collector.defaultSchedule, collector.name);
     for (const [name, value] of Object.entries(collector.settings))
-      if (value !== '') appSettings[name] = value;
+      if (value !== '') setDefault(name, value, collector.name);
   }
   const tables = readdirSync(tablesDir)
     .filter((file) => file.endsWith('.json'))

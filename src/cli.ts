@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { constants, realpathSync } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { declaredCollectors } from './app/collectors.generated.js';
 import { collectorNamed, localCheckpointFile, runConfiguredCollector } from './app/configuredRun.js';
+import { ImportError, importerNamed, importers, runImport, type ImportResult } from './app/importFiles.js';
+import { peopleReport } from './app/peopleFiles.js';
 import { CollectorRunError, type TimeWindow } from './run/runCollector.js';
 import { redactingLogger } from './lib/logger.js';
 import { describeError } from './lib/redact.js';
@@ -12,20 +14,31 @@ import type { RunResult } from './run/runCollector.js';
 import type { AnyCollectorDeclaration } from './run/collectorDeclaration.js';
 
 const windowed = declaredCollectors.filter((collector) => collector.kind === 'windowed').map((c) => c.name);
-const nameWidth = Math.max(...declaredCollectors.map((collector) => collector.name.length));
+const nameWidth = Math.max(
+  ...declaredCollectors.map((collector) => collector.name.length),
+  ...importers.map((importer) => importer.format.length),
+);
 
 const usage = `Usage: crosscloud-identity-monitor collect <collector> [--dry-run] [--out DIR] [--since T] [--until T] [--all]
+       crosscloud-identity-monitor import <format> FILE… [--dry-run] [--out DIR] [--all]
+       crosscloud-identity-monitor people [--in DIR] [--all]
 
 Collectors:
 ${declaredCollectors.map((c) => `  ${c.name.padEnd(nameWidth)}  ${c.description}`).join('\n')}
 
-  --dry-run   write NDJSON files instead of sending to the Logs Ingestion API
+Import formats (FILE: plain or gzip-compressed, read as a stream; each line is sent as it is and parsed
+by the table's data collection rule transform, which the CLI also runs to count lines it cannot parse):
+${importers.map((i) => `  ${i.format.padEnd(nameWidth)}  ${i.description}`).join('\n')}
+
+  --dry-run   write NDJSON files instead of sending to the Logs Ingestion API (import: the parsed rows)
   --out DIR   where dry-run files go (default .local/out)
   --since T   ${windowed.join(', ')}: read from T (ISO 8601, e.g. 2026-11-01T00:00:00Z) instead of
               the checkpoint; a backfill: the checkpoint is left alone
   --until T   read up to T (default: now); needs --since
               T is ISO 8601: a date (2026-11-01, UTC) or a time with its zone (…T08:00:00Z, …+01:00)
   --all       list every finding in the summary, not only the worst few of each kind
+  --in DIR    people: the dry-run files to read (default .local/out): leavers with active AWS keys,
+              orphan keys, weakest links, MFA in neither cloud (rules: infra/people/matching.json)
   --help      show this help
 
 ${windowed.join(', ')} keep their checkpoint in AzureWebJobsStorage when set, else in ${localCheckpointFile}.
@@ -56,6 +69,7 @@ export async function main(
       allowPositionals: true,
       options: {
         'dry-run': { type: 'boolean', default: false },
+        in: { type: 'string' },
         out: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
@@ -71,6 +85,29 @@ export async function main(
   if (parsed.values.help) {
     io.stdout(`${usage}\n`);
     return 0;
+  }
+  if (command === 'people') {
+    if (parsed.positionals.length > 1 || parsed.values['dry-run'] || parsed.values.out !== undefined) {
+      io.stderr(`people reads dry-run files (--in DIR) and takes no other argument.\n\n${usage}\n`);
+      return 2;
+    }
+    const directory = parsed.values.in ?? '.local/out';
+    try {
+      const { text, missing } = await peopleReport(directory, { all: parsed.values.all });
+      if (missing.length > 0) io.stderr(`${directory}: no rows of ${missing.join(', ')}\n`);
+      io.stdout(text);
+      return 0;
+    } catch (error) {
+      io.stderr(`error: people: ${describeError(error)}\n`);
+      return 1;
+    }
+  }
+  if (parsed.values.in !== undefined) {
+    io.stderr('--in is only used with people.\n');
+    return 2;
+  }
+  if (command === 'import') {
+    return importCommand(parsed.positionals.slice(1), parsed.values, env, io);
   }
   if (command !== 'collect') {
     io.stderr(
@@ -140,6 +177,113 @@ export async function main(
     // The runner has logged a failed run already (to stderr, above): say it once.
     if (!(error instanceof CollectorRunError)) io.stderr(`error: ${describeError(error)}\n`);
     return 1;
+  }
+}
+
+/** `import <format> FILE…`: checks everything it can before reading a line, then streams the files. */
+async function importCommand(
+  args: readonly string[],
+  values: {
+    readonly 'dry-run': boolean;
+    readonly out?: string;
+    readonly since?: string;
+    readonly until?: string;
+    readonly all: boolean;
+  },
+  env: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+): Promise<number> {
+  const [format, ...files] = args;
+  const importer = importerNamed(format ?? '');
+  if (importer === undefined) {
+    io.stderr(`Unknown import format "${format ?? ''}".\n\n${usage}\n`);
+    return 2;
+  }
+  if (files.length === 0) {
+    io.stderr(`import ${importer.format} needs at least one FILE.\n\n${usage}\n`);
+    return 2;
+  }
+  if (values.since !== undefined || values.until !== undefined) {
+    io.stderr('--since and --until do not apply to import: files are read whole.\n');
+    return 2;
+  }
+  if (values.out !== undefined && !values['dry-run']) {
+    io.stderr('--out is only used with --dry-run.\n');
+    return 2;
+  }
+  for (const file of files) {
+    const unreadable = await cannotRead(file);
+    if (unreadable !== undefined) {
+      io.stderr(`${file}: cannot read it (${unreadable}).\n`);
+      return 2;
+    }
+  }
+  const dryRunDirectory = values['dry-run'] ? (values.out ?? '.local/out') : undefined;
+  const unwritable = dryRunDirectory === undefined ? undefined : await cannotWriteTo(dryRunDirectory);
+  if (unwritable !== undefined) {
+    io.stderr(`--out ${dryRunDirectory ?? ''}: cannot write there (${unwritable}).\n`);
+    return 2;
+  }
+  const log = redactingLogger({
+    info: (message) => io.stderr(`${message}\n`),
+    warn: (message) => io.stderr(`warning: ${message}\n`),
+    error: (message) => io.stderr(`error: ${message}\n`),
+  });
+  const summary = importer.summary?.();
+  let lastProgress = Date.now();
+  try {
+    const result = await runImport({
+      format: importer.format,
+      files,
+      env,
+      log,
+      dryRunDirectory,
+      onRows: (rows) => summary?.add(rows),
+      onProgress: (progress) => {
+        // A line every couple of seconds: progress for long imports, quiet for short ones.
+        if (Date.now() - lastProgress < 2000) return;
+        lastProgress = Date.now();
+        const share =
+          progress.fileBytes > 0 ? Math.round((100 * progress.bytesRead) / progress.fileBytes) : 100;
+        io.stderr(
+          `… ${progress.lines} lines read (${share} % of ${progress.file}), ${progress.parseErrors} did not parse\n`,
+        );
+      },
+    });
+    io.stdout(renderImport(result, summary?.render({ all: values.all })));
+    return 0;
+  } catch (error) {
+    io.stderr(`error: import ${importer.format}: ${describeError(error)}\n`);
+    if (!(error instanceof ImportError))
+      io.stderr(
+        'Lines sent before the failure stay in the workspace: an import run again sends them again.\n',
+      );
+    return 1;
+  }
+}
+
+function renderImport(result: ImportResult, extra?: SummaryDetails): string {
+  const seconds = result.durationMs / 1000;
+  const lines = [
+    `import ${result.format}: ${result.files} file${result.files === 1 ? '' : 's'} into ${result.table}`,
+    `  lines                     ${result.lines} (${result.blankLines} blank lines skipped)`,
+    `  records accepted          ${result.accepted} by ${result.destination}`,
+    `  lines that did not parse  ${result.parseErrors} (sent all the same, ParseError = true, the line in RawData)`,
+    `  lines cut to 64 KB        ${result.cutLines}`,
+    `  duration                  ${seconds.toFixed(1)} s (${Math.round(result.lines / Math.max(seconds, 0.001))} lines/s)`,
+  ];
+  lines.push(...(extra?.figures ?? []));
+  lines.push(...(extra?.details ?? []));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Why `file` cannot be read, or undefined when it can. */
+async function cannotRead(file: string): Promise<string | undefined> {
+  try {
+    await access(file, constants.R_OK);
+    return (await stat(file)).isFile() ? undefined : 'not a file';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? describeError(error);
   }
 }
 

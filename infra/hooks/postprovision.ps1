@@ -5,9 +5,14 @@
 # (the hub stack with MemberRoleName, the member role StackSet of infra/aws/member-role.yaml). It only
 # prints: it calls neither AWS nor Azure, there is no secret to show, and it never fails the
 # provisioning (it always exits 0).
-# Same behaviour as postprovision.sh; keep the two in step.
+# Same behaviour as postprovision.sh; keep the two in step. First, postprovision-entra.ps1 grants the
+# Microsoft Graph app roles (when the preprovision hook found the deployer may) or prints what an
+# administrator runs.
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+
+try { & (Join-Path $PSScriptRoot 'postprovision-entra.ps1') }
+catch { Write-Warning "postprovision: the Entra ID step stopped early ($($_.Exception.Message))." }
 
 # Quote a value for copy-and-paste into PowerShell, only when it needs it.
 function Format-Argument([string] $Value) {

@@ -3,10 +3,13 @@
 # outputs in the environment. It prints the one AWS step azd cannot do (the CloudFormation stack in
 # infra/aws/collector-role.yaml) with this environment's values filled in, and how to hand the role
 # ARN back to the Function App; then, optionally, the same for an AWS Organization (the hub stack
-# with MemberRoleName, the member role StackSet of infra/aws/member-role.yaml). It only prints: it
-# calls neither AWS nor Azure, there is no secret to show, and it never fails the provisioning (it
-# always exits 0).
+# with MemberRoleName, the member role StackSet of infra/aws/member-role.yaml). For AWS it only prints:
+# it calls neither AWS nor Azure, there is no secret to show, and it never fails the provisioning (it
+# always exits 0). First, postprovision-entra.sh grants the Microsoft Graph app roles (when the
+# preprovision hook found the deployer may) or prints what an administrator runs.
 set -eu
+
+sh "$(dirname "$0")/postprovision-entra.sh" || true
 
 # Whatever goes wrong in here, provisioning has already succeeded: say so and exit 0.
 trap 'status=$?

@@ -44,6 +44,10 @@ param alertEmail string = ''
 @description('Resource ID of an existing action group the alerts also notify (ALERT_ACTION_GROUP_ID); empty for none.')
 param existingActionGroupId string = ''
 
+@description('Shadow IT: users of a risky or unsanctioned app, new since the day before, that raise an alert (SHADOW_IT_ALERT_MIN_USERS).')
+@minValue(1)
+param shadowItAlertMinUsers int = 3
+
 var emailAddresses = filter(map(split(alertEmail, ','), address => trim(address)), address => !empty(address))
 var createActionGroup = !empty(emailAddresses)
 
@@ -101,6 +105,22 @@ var rules = [
       'datatable(Collector: string) ${collectorList}'
     )
     dimensions: ['Collector']
+  }
+  {
+    name: 'shadow-it-new-app'
+    displayName: 'crosscloud-identity-monitor: a risky or unsanctioned cloud app has new users'
+    description: 'Shadow IT (web proxy): an app of the catalog rated High risk, or marked unsanctioned, was used by at least ${shadowItAlertMinUsers} users in the last day and by nobody the day before. One alert per app; see the Shadow IT workbook.'
+    severity: 3
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    // "New" compares the last day with the day before: two days, the most a log search alert reads.
+    queryTimeRange: 'P2D'
+    query: replace(
+      loadTextContent('../alerts/shadow-it-new-app.kql'),
+      'let minUsers = 3;',
+      'let minUsers = ${shadowItAlertMinUsers};'
+    )
+    dimensions: ['AppName']
   }
 ]
 

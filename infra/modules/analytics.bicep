@@ -27,6 +27,10 @@ param keyAgeThresholdDays int = 90
 @description('Collector names the collector rule expects even if they never ran; by default the declared collectors (infra/collectors.json, generated from src/sources/*/collectors.ts, as the Azure Monitor alert uses). Empty: only collectors seen in the last 14 days.')
 param expectedCollectors array = loadJsonContent('../collectors.json').collectorNames
 
+@description('People across clouds (issue 17): an enabled Entra user with no successful sign-in for this many days counts as a leaver. Default: inactiveDays of infra/people/matching.json (a test holds them equal).')
+@minValue(1)
+param peopleInactiveDays int = 90
+
 @description('Create the rules enabled.')
 param enabled bool = true
 
@@ -58,6 +62,34 @@ var awsEntities = [
     ]
   }
 ]
+
+// People across clouds (issue 17): the Entra user (Account by object ID and UPN) besides the IAM user.
+var personEntities = [
+  {
+    entityType: 'Account'
+    fieldMappings: [
+      {
+        identifier: 'AadUserId'
+        columnName: 'PersonId'
+      }
+      {
+        identifier: 'FullName'
+        columnName: 'PersonUpn'
+      }
+    ]
+  }
+]
+
+// The people-* queries share the block infra/people/matching.json renders (`npm run generate`); its settings
+// line for inactiveDays takes this module's parameter.
+var peopleQuery = {
+  leaver: loadTextContent('../analytics/people-leaver-with-active-key.kql')
+  orphan: loadTextContent('../analytics/people-orphan-access-key.kql')
+  weakestLink: loadTextContent('../analytics/people-weakest-link.kql')
+  mfaInNeither: loadTextContent('../analytics/people-mfa-in-neither-cloud.kql')
+}
+var inactiveDaysLine = 'let inactiveDays = 90;'
+var inactiveDaysSetting = 'let inactiveDays = ${peopleInactiveDays};'
 
 var groupByEntities = {
   enabled: true
@@ -180,6 +212,92 @@ var rules = [
       groupByAlertDetails: []
       groupByCustomDetails: ['Collector']
     }
+  }
+  {
+    name: 'people-leaver-with-active-key'
+    displayName: 'crosscloud-identity-monitor: a leaver still holds an active AWS access key'
+    description: 'An IAM user matched (infra/people/matching.json) to an Entra ID user who is disabled, deleted or has not signed in for ${peopleInactiveDays} days holds an active access key. KeyUsedAfterLeave: the key was used after the person left, someone is still using it. Deactivate the key, then find out who uses it.'
+    severity: 'High'
+    query: replace(peopleQuery.leaver, inactiveDaysLine, inactiveDaysSetting)
+    queryFrequency: 'PT1H'
+    // The people block reads 14 days (lookbackDays): deleted = in a snapshot of that period, not in the latest.
+    queryPeriod: 'P14D'
+    tactics: ['Persistence', 'InitialAccess']
+    techniques: ['T1078']
+    entityMappings: concat(awsEntities, personEntities)
+    customDetails: {
+      LeaverReason: 'LeaverReason'
+      LeaveDate: 'LeaveDate'
+      KeyUsedAfterLeave: 'KeyUsedAfterLeave'
+      AccessKeyId: 'AccessKeyId'
+      KeyLastUsed: 'LastUsedDate'
+      MatchRule: 'MatchRule'
+      SnapshotId: 'SnapshotId'
+    }
+    alertDisplayNameFormat: '{{Person}} ({{LeaverReason}}) still holds an active AWS access key on {{UserName}}'
+    groupingConfiguration: groupByEntities
+  }
+  {
+    name: 'people-orphan-access-key'
+    displayName: 'crosscloud-identity-monitor: active AWS access key nobody can be named for'
+    description: 'An active access key belongs to an IAM user that no rule of infra/people/matching.json matches to an Entra ID user: an owner nobody can name. Tag the IAM user with its owner, or remove the key.'
+    severity: 'Medium'
+    query: replace(peopleQuery.orphan, inactiveDaysLine, inactiveDaysSetting)
+    queryFrequency: 'PT1H'
+    queryPeriod: 'P14D'
+    tactics: ['Persistence']
+    techniques: ['T1078']
+    entityMappings: awsEntities
+    customDetails: {
+      AwsAccountId: 'AccountId'
+      AccessKeyId: 'AccessKeyId'
+      KeyAgeDays: 'KeyAgeDays'
+      KeyLastUsed: 'LastUsedDate'
+      SnapshotId: 'SnapshotId'
+    }
+    alertDisplayNameFormat: 'AWS user {{UserName}} ({{AccountId}}): active access key, owner unknown'
+    groupingConfiguration: groupByEntities
+  }
+  {
+    name: 'people-weakest-link'
+    displayName: 'crosscloud-identity-monitor: risky Entra sign-ins by a holder of active AWS keys'
+    description: 'A person whose Entra ID sign-ins were risky (risk level medium or high and not remediated or dismissed, or confirmed compromised) holds active AWS access keys: a compromised identity reaches AWS too.'
+    severity: 'High'
+    query: replace(peopleQuery.weakestLink, inactiveDaysLine, inactiveDaysSetting)
+    queryFrequency: 'PT1H'
+    queryPeriod: 'P14D'
+    tactics: ['InitialAccess', 'CredentialAccess']
+    techniques: ['T1078']
+    entityMappings: personEntities
+    customDetails: {
+      RiskySignIns: 'RiskySignIns'
+      LastRiskySignIn: 'LastRiskySignIn'
+      RiskLevels: 'RiskLevels'
+      ActiveAwsKeys: 'ActiveKeys'
+      IamUsers: 'IamUsers'
+    }
+    alertDisplayNameFormat: '{{Person}}: risky Entra sign-ins, {{ActiveKeys}} active AWS access keys'
+    groupingConfiguration: groupByEntities
+  }
+  {
+    name: 'people-mfa-in-neither-cloud'
+    displayName: 'crosscloud-identity-monitor: MFA in neither AWS nor Entra ID'
+    description: 'A person can sign in to the AWS console with a password and no MFA device, and signed in to Entra ID only with a single factor: require MFA in both.'
+    severity: 'Medium'
+    query: replace(peopleQuery.mfaInNeither, inactiveDaysLine, inactiveDaysSetting)
+    queryFrequency: 'PT1H'
+    queryPeriod: 'P14D'
+    tactics: ['InitialAccess']
+    techniques: ['T1078']
+    entityMappings: concat(awsEntities, personEntities)
+    customDetails: {
+      AwsAccountId: 'AccountId'
+      SingleFactorSignIns: 'SingleFactorSignIns'
+      LastSuccessfulSignIn: 'LastSuccessfulSignIn'
+      IamUserArn: 'UserArn'
+    }
+    alertDisplayNameFormat: '{{Person}}: no MFA on AWS user {{UserName}} nor in Entra ID sign-ins'
+    groupingConfiguration: groupByEntities
   }
 ]
 

@@ -2,10 +2,14 @@
 //   - the app registration AWS trusts as the audience of the managed identity's tokens (v1 tokens,
 //     so iss = https://sts.windows.net/<tenant>/), and its service principal, without which Entra
 //     refuses to issue tokens for it (AADSTS500011);
-//   - the Microsoft Graph application roles the collectors need, granted to the managed identity.
-// The deploying principal needs rights to create applications and, for the app-role grants,
-// Privileged Role Administrator (or Global Administrator). Deploy with deployEntra=false and do
-// this by hand where that is not available.
+//   - optionally (grantGraphRoles), the Microsoft Graph application roles the collectors need, granted to
+//     the managed identity.
+// Creating the app needs no directory role unless the tenant forbids users to register applications
+// (then Application Developer or more); the app-role grants need Privileged Role Administrator (or Global
+// Administrator). main.bicep decides what to deploy from what the preprovision hook found the deployer may
+// do. The grants are off by default: an identity created in the same deployment is not yet visible to
+// Graph everywhere and the grant fails intermittently (msgraph-bicep-types issue #193); the postprovision
+// hook grants them with scripts/grant-graph-roles.sh, which waits and retries, instead.
 extension microsoftGraphV1
 
 @description('Client-provided unique name of the AWS federation app registration (idempotent re-deploys).')
@@ -14,8 +18,14 @@ param appUniqueName string
 @description('Display name of the AWS federation app registration.')
 param appDisplayName string
 
+@description('Create the app registration and its service principal.')
+param deployApp bool = true
+
 @description('Principal (object) ID of the managed identity that gets the Graph app roles.')
 param identityPrincipalId string
+
+@description('Grant the Graph app roles to the identity here (needs Privileged Role Administrator; see above).')
+param grantGraphRoles bool = false
 
 var graphAppId = '00000003-0000-0000-c000-000000000000'
 var graphAppRoles = {
@@ -27,7 +37,7 @@ var graphAppRoles = {
 // apps (a bare api://<name> is rejected where "uriAdditionWithoutUniqueTenantIdentifier" is enforced).
 var audience = 'api://${tenant().tenantId}/${appUniqueName}'
 
-resource awsFederationApp 'Microsoft.Graph/applications@v1.0' = {
+resource awsFederationApp 'Microsoft.Graph/applications@v1.0' = if (deployApp) {
   uniqueName: appUniqueName
   displayName: appDisplayName
   signInAudience: 'AzureADMyOrg'
@@ -37,16 +47,17 @@ resource awsFederationApp 'Microsoft.Graph/applications@v1.0' = {
   }
 }
 
-resource awsFederationSp 'Microsoft.Graph/servicePrincipals@v1.0' = {
-  appId: awsFederationApp.appId
+resource awsFederationSp 'Microsoft.Graph/servicePrincipals@v1.0' = if (deployApp) {
+  appId: awsFederationApp!.appId
 }
 
+// Read only when the grants below are deployed (any member may read service principals).
 resource graphSp 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
   appId: graphAppId
 }
 
 resource graphRoleGrants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [
-  for role in items(graphAppRoles): {
+  for role in items(graphAppRoles): if (grantGraphRoles) {
     resourceId: graphSp.id
     appRoleId: role.value
     principalId: identityPrincipalId
@@ -54,7 +65,7 @@ resource graphRoleGrants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [
 ]
 
 @description('The app\'s identifier URI: the token audience AWS trusts (AWS_FEDERATION_AUDIENCE).')
-output audience string = audience
-output appId string = awsFederationApp.appId
-output appObjectId string = awsFederationApp.id
-output servicePrincipalId string = awsFederationSp.id
+output audience string = deployApp ? audience : ''
+output appId string = deployApp ? awsFederationApp!.appId : ''
+output appObjectId string = deployApp ? awsFederationApp!.id : ''
+output servicePrincipalId string = deployApp ? awsFederationSp!.id : ''

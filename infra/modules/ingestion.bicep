@@ -5,6 +5,12 @@
 // JSON file (and `npm run generate`).
 //
 // The DCR is of kind Direct: it has its own logs ingestion endpoint (no data collection endpoint).
+//
+// A table whose JSON declares `streamColumns` takes records of that shape on its stream (raw lines, for
+// the proxy log: TimeGenerated, RawData, FilePath, Computer) and its transformKql turns them into rows;
+// `transformParameters` are `let NAME = DEFAULT;` lines of that transform replaced here from
+// transformSettings (keyed by the parameter's setting, e.g. PROXY_KEEP_QUERY), so every DCR that
+// deploys the transform (this one, and the agent's in proxyLogs.bicep) deploys the same text.
 
 param location string
 param tags object = {}
@@ -17,6 +23,9 @@ param dcrName string
 
 @description('Principal (object) ID of the function app\'s managed identity (Monitoring Metrics Publisher on the DCR).')
 param identityPrincipalId string
+
+@description('Values of the transforms\' parameters by setting name (e.g. { PROXY_KEEP_QUERY: \'true\' }); a parameter not given keeps its default.')
+param transformSettings object = {}
 
 // Every infra/tables/*.json, gathered by `npm run generate` into collectors.json (Bicep cannot list files).
 var tableDefinitions = loadJsonContent('../collectors.json').tables
@@ -58,7 +67,7 @@ resource dcr 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
       tableDefinitions,
       table => table.stream,
       table => {
-        columns: map(table.columns, column => {
+        columns: map(table.?streamColumns ?? table.columns, column => {
           name: column.name
           type: column.type
         })
@@ -76,7 +85,16 @@ resource dcr 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
       for table in tableDefinitions: {
         streams: [table.stream]
         destinations: [destinationName]
-        transformKql: table.transformKql
+        transformKql: reduce(
+          table.?transformParameters ?? [],
+          table.transformKql,
+          (kql, parameter) =>
+            replace(
+              kql,
+              'let ${parameter.name} = ${parameter.default};',
+              'let ${parameter.name} = ${transformSettings[?parameter.setting] ?? parameter.default};'
+            )
+        )
         outputStream: 'Custom-${table.name}'
       }
     ]

@@ -8,6 +8,16 @@ param tags object = {}
 @description('Resource ID of the Log Analytics workspace the workbooks query.')
 param workspaceId string
 
+// Sentinel lists in its workbook gallery the workbooks of category 'sentinel' that live in the
+// workspace's resource group with that workspace as their source (the category Sentinel's own
+// solutions deploy with; https://github.com/briandelmsft/SentinelAutomationModules/issues/252).
+@description('workbook: Azure Monitor workbooks; sentinel: the same workbooks in Microsoft Sentinel\'s gallery.')
+@allowed(['workbook', 'sentinel'])
+param category string = 'workbook'
+
+@description('Distinguishes a second copy (e.g. the environment name for the Sentinel copies); empty keeps the original names.')
+param nameSeed string = ''
+
 var workbooks = [
   {
     name: 'aws-access-keys'
@@ -25,6 +35,17 @@ var workbooks = [
     serializedData: loadTextContent('../workbooks/entra-audit.workbook.json')
   }
   {
+    name: 'shadow-it'
+    displayName: 'Shadow IT (web proxy)'
+    serializedData: loadTextContent('../workbooks/shadow-it.workbook.json')
+  }
+  {
+    name: 'people-across-clouds'
+    displayName: 'People across clouds'
+    // Its query items are infra/people/*.kql, put there by `npm run generate` (scripts/generate-people.ts).
+    serializedData: loadTextContent('../workbooks/people-across-clouds.workbook.json')
+  }
+  {
     name: 'collector-health'
     displayName: 'Collector health'
     // The declared collectors (infra/collectors.json) fill the empty `datatable(Collector: string) []`.
@@ -38,13 +59,13 @@ var workbooks = [
 
 resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = [
   for wb in workbooks: {
-    name: guid(resourceGroup().id, wb.name)
+    name: guid(resourceGroup().id, empty(nameSeed) ? wb.name : '${wb.name}/${nameSeed}/${category}')
     location: location
     tags: tags
     kind: 'shared'
     properties: {
-      displayName: 'crosscloud-identity-monitor: ${wb.displayName}'
-      category: 'workbook'
+      displayName: 'crosscloud-identity-monitor: ${wb.displayName}${empty(nameSeed) ? '' : ' (${nameSeed})'}'
+      category: category
       version: 'Notebook/1.0'
       serializedData: wb.serializedData
       sourceId: workspaceId

@@ -3,6 +3,7 @@
 import type { AnyCollectorDeclaration } from '../run/collectorDeclaration.js';
 import { collectors as aws } from '../sources/aws/collectors.js';
 import { collectors as entra } from '../sources/entra/collectors.js';
+import { collectors as proxy } from '../sources/proxy/collectors.js';
 
 /** Every declared collector, source folder by source folder (alphabetical). */
-export const declaredCollectors: readonly AnyCollectorDeclaration[] = [...aws, ...entra];
+export const declaredCollectors: readonly AnyCollectorDeclaration[] = [...aws, ...entra, ...proxy];

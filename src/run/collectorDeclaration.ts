@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { CollectorSettingsReader, Host } from '../config/collectorSettings.js';
 import type { CheckpointStore } from '../state/checkpointStore.js';
-import type { TableName, TableRows } from '../tables/generated.js';
+import type { StreamRows, TableName, TableRows } from '../tables/generated.js';
 import type { Collector } from './collector.js';
 import type { WindowedCollector, WindowPolicy } from './windowedCollector.js';
 
@@ -45,6 +45,27 @@ export interface CollectorSummary<Table extends TableName> {
   };
 }
 
+/**
+ * A file format the source can import (`crosscloud-identity-monitor import <format> FILE…`): each line
+ * of the files becomes one record of `table`'s DCR stream, sent as it is, and the table's transform
+ * (its transformKql, run by Azure Monitor — and, for dry runs and counts, by src/lib/kql) turns it
+ * into a row. The transform is the one parser; the importer only carries lines.
+ */
+export interface ImporterDeclaration<Table extends TableName = TableName> {
+  /** The CLI's word for it: lower-case words and hyphens, e.g. `squid-log`. */
+  readonly format: string;
+  /** One line for the CLI usage. */
+  readonly description: string;
+  /** The table whose stream takes the lines; its definition declares the stream's own columns. */
+  readonly table: Table;
+  /** One line of a file as a record of the table's stream (the line itself goes unparsed). */
+  record(line: string, origin: { readonly file: string; readonly readAt: Date }): StreamRows[Table];
+  /** The transform's output column that is true for a line it could not parse: such lines are counted. */
+  readonly parseErrorColumn: keyof TableRows[Table] & string;
+  /** What the CLI prints about the parsed rows. */
+  readonly summary?: () => CollectorSummary<Table>;
+}
+
 interface DeclarationBase<Table extends TableName, Settings> {
   /** Stable name: run rows, the CLI, session names, checkpoints. `aws-access-keys`. */
   readonly name: string;
@@ -63,6 +84,8 @@ interface DeclarationBase<Table extends TableName, Settings> {
   readonly readSettings: CollectorSettingsReader<Settings>;
   /** What the CLI prints about the accepted rows, besides the run's figures. */
   readonly summary?: () => CollectorSummary<Table>;
+  /** File formats the source can also import into a table of its own (none by default). */
+  readonly importers?: readonly ImporterDeclaration<TableName>[];
 }
 
 /** Reads everything each run (an inventory): every row carries the run's snapshot time. */
@@ -110,4 +133,11 @@ declare const opaque: unique symbol;
 /** Settings a declaration's reader produced, to be passed back to that declaration only. */
 export interface OpaqueSettings {
   readonly [opaque]: true;
+}
+
+/** Declares an importer, keeping its table's row types inside (as declareCollector does for settings). */
+export function declareImporter<Table extends TableName>(
+  importer: ImporterDeclaration<Table>,
+): ImporterDeclaration {
+  return importer as unknown as ImporterDeclaration;
 }

@@ -181,7 +181,7 @@ export async function runCollector<Table extends TableName>(options: RunOptions<
 
 /** What a read returned, as a ReadOutcome (a plain iterable returns nothing: nothing failed). */
 function readOutcome(returned: unknown): ReadOutcome {
-  return typeof returned === 'object' && returned !== null ? (returned) : {};
+  return typeof returned === 'object' && returned !== null ? returned : {};
 }
 
 /** `90 min`, `2.5 h`, `40 s`, `0.8 s`. */

@@ -1,10 +1,10 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { isRestError } from '@azure/core-rest-pipeline';
 import { LogsIngestionClient, isAggregateLogsUploadError } from '@azure/monitor-ingestion';
-import { tableDefinitions, type TableName, type TableRows } from '../tables/generated.js';
+import { tableDefinitions, type StreamRows, type TableName, type TableRows } from '../tables/generated.js';
 import { describeError } from '../lib/redact.js';
 import { fitToIngestionLimits, type Truncation } from './ingestionLimits.js';
-import { SinkRejectedError, type RecordSink, type SendOptions } from './sink.js';
+import { SinkRejectedError, type RecordSink, type SendOptions, type StreamSink } from './sink.js';
 
 export interface LogsIngestionSinkOptions {
   readonly endpoint: string;
@@ -24,53 +24,64 @@ export interface LogsIngestionSinkOptions {
  * Rows over the service's limits (64 KB per field, 1 MB per record) are cut to fit first, and every
  * cut is told to the caller's `onTruncated` once the batch is accepted.
  */
-export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink {
+export function logsIngestionSink(options: LogsIngestionSinkOptions): RecordSink & StreamSink {
   const client = new LogsIngestionClient(options.endpoint, options.credential, {
     audience: options.audience,
     retryOptions: options.retryOptions,
   });
+  /** Uploads records of a table's stream: its rows, or (with a transform) its raw input records. */
+  async function upload(table: TableName, rows: readonly object[], sendOptions?: SendOptions): Promise<void> {
+    if (rows.length === 0) return;
+    const stream = tableDefinitions[table].stream;
+    const truncations: Truncation[] = [];
+    const fitted = rows.map((row) => {
+      const result = fitToIngestionLimits(row);
+      truncations.push(...result.truncations);
+      return result.row;
+    });
+    const signal = sendOptions?.signal;
+    try {
+      signal?.throwIfAborted();
+      await client.upload(options.dcrImmutableId, stream, fitted as unknown as Record<string, unknown>[], {
+        maxConcurrency: options.maxConcurrency ?? 4,
+        // Every request and every retry wait of the upload stops when the run's deadline comes.
+        abortSignal: signal,
+      });
+      // The SDK stops starting chunks once aborted and returns without an error for those it skipped.
+      signal?.throwIfAborted();
+    } catch (error) {
+      if (signal?.aborted) {
+        throw new SinkRejectedError(
+          table,
+          rows.length,
+          rows.length,
+          `${stream}: the upload was aborted (${describeError(signal.reason)})`,
+        );
+      }
+      if (isAggregateLogsUploadError(error)) {
+        const rejected = error.errors.reduce((sum, failure) => sum + failure.failedLogs.length, 0);
+        const first = error.errors[0]?.cause;
+        throw new SinkRejectedError(table, rejected, rows.length, `${stream}: ${explain(first)}`);
+      }
+      throw new SinkRejectedError(table, rows.length, rows.length, `${stream}: ${explain(error)}`);
+    }
+    if (truncations.length > 0) sendOptions?.onTruncated?.(truncations);
+  }
   return {
     description: `Logs Ingestion ${options.endpoint} (${options.dcrImmutableId})`,
-    async send<Table extends TableName>(
+    send<Table extends TableName>(
       table: Table,
       rows: readonly TableRows[Table][],
       sendOptions?: SendOptions,
     ): Promise<void> {
-      if (rows.length === 0) return;
-      const stream = tableDefinitions[table].stream;
-      const truncations: Truncation[] = [];
-      const fitted = rows.map((row) => {
-        const result = fitToIngestionLimits(row);
-        truncations.push(...result.truncations);
-        return result.row;
-      });
-      const signal = sendOptions?.signal;
-      try {
-        signal?.throwIfAborted();
-        await client.upload(options.dcrImmutableId, stream, fitted as unknown as Record<string, unknown>[], {
-          maxConcurrency: options.maxConcurrency ?? 4,
-          // Every request and every retry wait of the upload stops when the run's deadline comes.
-          abortSignal: signal,
-        });
-        // The SDK stops starting chunks once aborted and returns without an error for those it skipped.
-        signal?.throwIfAborted();
-      } catch (error) {
-        if (signal?.aborted) {
-          throw new SinkRejectedError(
-            table,
-            rows.length,
-            rows.length,
-            `${stream}: the upload was aborted (${describeError(signal.reason)})`,
-          );
-        }
-        if (isAggregateLogsUploadError(error)) {
-          const rejected = error.errors.reduce((sum, failure) => sum + failure.failedLogs.length, 0);
-          const first = error.errors[0]?.cause;
-          throw new SinkRejectedError(table, rejected, rows.length, `${stream}: ${explain(first)}`);
-        }
-        throw new SinkRejectedError(table, rows.length, rows.length, `${stream}: ${explain(error)}`);
-      }
-      if (truncations.length > 0) sendOptions?.onTruncated?.(truncations);
+      return upload(table, rows, sendOptions);
+    },
+    sendStream<Table extends TableName>(
+      table: Table,
+      records: readonly StreamRows[Table][],
+      sendOptions?: SendOptions,
+    ): Promise<void> {
+      return upload(table, records, sendOptions);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { TableName, TableRows } from '../tables/generated.js';
+import type { StreamRows, TableName, TableRows } from '../tables/generated.js';
 import type { Truncation } from './ingestionLimits.js';
 
 export type { Truncation } from './ingestionLimits.js';
@@ -23,6 +23,19 @@ export interface RecordSink {
   send<Table extends TableName>(
     table: Table,
     rows: readonly TableRows[Table][],
+    options?: SendOptions,
+  ): Promise<void>;
+}
+
+/**
+ * Where records of a table's DCR stream go when the stream is not the table's shape (raw log lines):
+ * the data collection rule's transform makes the rows. `send` resolves once every record is accepted.
+ */
+export interface StreamSink {
+  readonly description: string;
+  sendStream<Table extends TableName>(
+    table: Table,
+    records: readonly StreamRows[Table][],
     options?: SendOptions,
   ): Promise<void>;
 }

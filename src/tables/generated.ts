@@ -41,6 +41,36 @@ export interface AWSIAMAccessKeysRow {
   DataSource: string | null;
   /** When IAM generated the credential report the LastUsed* columns came from (DataSource = credential-report; IAM reuses a report up to 4 h old, so a use since then shows in a later snapshot); null for DataSource = api. (datetime) */
   CredentialReportTime: string | null;
+  /** The IAM user's owner: the value of its first tag whose key is one of AWS_OWNER_TAG_KEYS (default email, owner; keys compared case-insensitively), read with ListUserTags for users that hold keys; empty when the user has none of them, null when tags were not read (AWS_OWNER_TAG_KEYS=none, root, or ListUserTags denied: see the run's warnings). Matches IAM users to Entra users (infra/people/matching.json). (string) */
+  OwnerTag: string | null;
+}
+
+/** The cloud-app catalog shipped with the app (src/sources/proxy/cloudAppCatalog.data.ts), one row per app and domain rule, written daily with the admins' sanctioned/unsanctioned marks: what proxy host names are joined to. */
+export interface CloudAppCatalogRow {
+  /** Snapshot time (the run's start). (datetime) */
+  TimeGenerated: string;
+  /** The run ID: every row of one snapshot carries it. (string) */
+  SnapshotId: string | null;
+  /** Content hash of the catalog these rows come from. (string) */
+  CatalogVersion: string | null;
+  /** Stable ID of the app (lower-case words and hyphens), as the sanction lists (Key Vault secrets cloud-apps-sanctioned, cloud-apps-unsanctioned) name it. (string) */
+  AppId: string | null;
+  /** The app's name, e.g. Dropbox. (string) */
+  AppName: string | null;
+  /** Who provides it. (string) */
+  Vendor: string | null;
+  /** What it is for, e.g. Cloud storage, Generative AI, Remote access. (string) */
+  Category: string | null;
+  /** A domain rule of the app, lower case. (string) */
+  Domain: string | null;
+  /** suffix: the domain and every subdomain; exact: that host only. The longest matching rule wins. (string) */
+  DomainMatch: string | null;
+  /** High, Medium or Low: how much its use outside IT's view matters for data leaving the organization. (string) */
+  Risk: string | null;
+  /** Why, in a few words; empty when nothing specific is known. (string) */
+  RiskNote: string | null;
+  /** Sanctioned or Unsanctioned as the admins set it (Key Vault secrets cloud-apps-sanctioned / cloud-apps-unsanctioned), else Unreviewed. (string) */
+  Sanction: string | null;
 }
 
 /** One row per run per collector: the health of the pipeline itself. */
@@ -89,10 +119,12 @@ export interface EntraAuditLogsRow {
   Id: string | null;
   /** Category, e.g. UserManagement, RoleManagement, ApplicationManagement. (string) */
   Category: string | null;
-  /** activityDisplayName, e.g. Add member to role. (string) */
+  /** activityDisplayName, e.g. Add member to role (as native OperationName). (string) */
   OperationName: string | null;
-  /** operationType, e.g. Add, Update, Delete, Assign. (string) */
-  OperationType: string | null;
+  /** activityDisplayName again, as natively: the same value as OperationName. (string) */
+  ActivityDisplayName: string | null;
+  /** operationType, e.g. Add, Update, Delete, Assign (native AADOperationType). (string) */
+  AADOperationType: string | null;
   /** success, failure, timeout (or a value Graph adds later). (string) */
   Result: string | null;
   /** resultReason. (string) */
@@ -107,8 +139,8 @@ export interface EntraAuditLogsRow {
   TargetResources: unknown | null;
   /** additionalDetails key/value pairs. (dynamic) */
   AdditionalDetails: unknown | null;
-  /** Entra tenant the collector read this from. (string) */
-  SourceTenantId: string | null;
+  /** Entra tenant the audit was read from (the tenant of the collector's Graph token), as native AADTenantId. (string) */
+  AADTenantId: string | null;
 }
 
 /** Microsoft Entra ID sign-ins read from Microsoft Graph (/auditLogs/signIns); column names follow the native SigninLogs table. */
@@ -175,17 +207,193 @@ export interface EntraSignInsRow {
   HomeTenantId: string | null;
   /** Tenant of the resource (beta). (string) */
   ResourceTenantId: string | null;
+  /** userAgent: the client's user agent (Graph beta only: null when read from v1.0). (string) */
+  UserAgent: string | null;
+  /** userType: member or guest, as Graph spells it (Graph beta only: null when read from v1.0). (string) */
+  UserType: string | null;
+  /** authenticationRequirement: singleFactorAuthentication or multiFactorAuthentication, the highest level needed across the sign-in's steps (Graph beta only). (string) */
+  AuthenticationRequirement: string | null;
+  /** authenticationDetails as JSON text, like the native column: one object per step (authenticationMethod, authenticationStepRequirement, succeeded, ...); use todynamic() (Graph beta only). (string) */
+  AuthenticationDetails: string | null;
+  /** authenticationProtocol: none, oAuth2, ropc, wsFederation, saml20, deviceCode, ... (Graph beta only). (string) */
+  AuthenticationProtocol: string | null;
+  /** crossTenantAccessType: none, b2bCollaboration, b2bDirectConnect, microsoftSupport, serviceProvider, passthrough (Graph beta only). (string) */
+  CrossTenantAccessType: string | null;
   /** Correlation ID of the sign-in. (string) */
   CorrelationId: string | null;
-  /** Entra tenant the collector read this from. (string) */
-  SourceTenantId: string | null;
+  /** Entra tenant the sign-in was read from (the tenant of the collector's Graph token), as native AADTenantId. (string) */
+  AADTenantId: string | null;
+}
+
+/** One row per Microsoft Entra ID user per daily snapshot of Microsoft Graph /users (v1.0); user columns follow the native SigninLogs names where one exists (UserId, UserPrincipalName, UserDisplayName, UserType), the rest Graph's property names. */
+export interface EntraUsersRow {
+  /** Snapshot time: when the snapshot run started (the same for every row of a snapshot). (datetime) */
+  TimeGenerated: string;
+  /** Run ID of the snapshot run that produced this row; all rows of one snapshot share it. (string) */
+  SnapshotId: string | null;
+  /** Object ID of the user (Graph id); joins SigninLogs / EntraSignIns_CL UserId. (string) */
+  UserId: string | null;
+  /** UPN of the user; guests have #EXT# in it. (string) */
+  UserPrincipalName: string | null;
+  /** Display name of the user. (string) */
+  UserDisplayName: string | null;
+  /** Primary SMTP address; empty when the user has none. (string) */
+  Mail: string | null;
+  /** Whether the account may sign in (false: disabled). (boolean) */
+  AccountEnabled: boolean | null;
+  /** Member or Guest. (string) */
+  UserType: string | null;
+  /** Department; empty when not set. (string) */
+  Department: string | null;
+  /** Job title; empty when not set. (string) */
+  JobTitle: string | null;
+  /** sAMAccountName in on-premises Active Directory, for users synchronized from it (Entra Connect); empty for cloud-only users. Matches the user part of a proxy's Kerberos user. (string) */
+  OnPremisesSamAccountName: string | null;
+  /** On-premises AD DNS domain name (e.g. corp.contoso.com) of a synchronized user; empty for cloud-only users. (string) */
+  OnPremisesDomainName: string | null;
+  /** UPN in on-premises AD of a synchronized user (may differ from UserPrincipalName); empty for cloud-only users. (string) */
+  OnPremisesUserPrincipalName: string | null;
+  /** true: currently synchronized from on-premises AD (Entra Connect); false or null: not synchronized (null for a user never synchronized, false for one that was). (boolean) */
+  OnPremisesSyncEnabled: boolean | null;
+  /** When the user object was created in Entra ID; null for some users created before 2018. (datetime) */
+  CreatedDateTime: string | null;
+  /** signInActivity.lastSignInDateTime: the last interactive sign-in attempt, successful or not; null if none recorded (never, or not since April 2020), or if SignInActivityCollected is false. (datetime) */
+  LastSignInDateTime: string | null;
+  /** signInActivity.lastNonInteractiveSignInDateTime: the last non-interactive sign-in attempt (a client on the user's behalf), successful or not; null if none recorded (never, or not since April 2020), or if SignInActivityCollected is false. (datetime) */
+  LastNonInteractiveSignInDateTime: string | null;
+  /** signInActivity.lastSuccessfulSignInDateTime: the last successful sign-in, interactive or not (recorded since December 2023, not backfilled); null if none recorded, or if SignInActivityCollected is false. (datetime) */
+  LastSuccessfulSignInDateTime: string | null;
+  /** Whether this snapshot read signInActivity (it needs Entra ID P1/P2 and the AuditLog.Read.All app role). false: the Last*SignInDateTime columns are null because they were not read, not because the user never signed in; the run row's Warnings say why. (boolean) */
+  SignInActivityCollected: boolean | null;
+  /** Entra tenant the user was read from (the tenant of the collector's Graph token), named as the other Entra tables and the native tables name it. (string) */
+  AADTenantId: string | null;
+}
+
+/** One row per line of a Squid access log (web proxy, Kerberos-authenticated users), parsed by the transform in ProxyWebSessions_CL.kql into ASIM Web Session columns plus Squid's own codes; a line that does not parse is kept with ParseError. */
+export interface ProxyWebSessionsRow {
+  /** The request's log time (EventEndTime); for a line that did not parse, when it was collected or imported. (datetime) */
+  TimeGenerated: string;
+  /** When the request started: the log time minus NetworkDuration (squid format), else the log time. (datetime) */
+  EventStartTime: string | null;
+  /** When Squid logged the request (%ts.%03tu, or %tl in common/combined), in UTC. (datetime) */
+  EventEndTime: string | null;
+  /** 1 for a parsed request (ASIM); 0 for a line that did not parse. (int) */
+  EventCount: number | null;
+  /** HTTPsession (ASIM Web Session); empty when the line did not parse. (string) */
+  EventType: string | null;
+  /** Success (status below 400), Failure (400 and above, or a DENIED result code, or an aborted/timed-out request without status), NA (no status). (string) */
+  EventResult: string | null;
+  /** The HTTP status code as logged (ASIM; e.g. 200, 407, 000). (string) */
+  EventResultDetails: string | null;
+  /** Squid Proxy. (string) */
+  EventProduct: string | null;
+  /** Squid. (string) */
+  EventVendor: string | null;
+  /** WebSession. (string) */
+  EventSchema: string | null;
+  /** The ASIM Web Session schema version these columns follow: 0.2.6. (string) */
+  EventSchemaVersion: string | null;
+  /** The proxy host: the Azure Monitor Agent's Computer (empty for imported files). (string) */
+  Dvc: string | null;
+  /** Deny when Squid denied the request (a TCP_DENIED-like result code), else Allow. (string) */
+  DvcAction: string | null;
+  /** The client address (%>a), IPv4 or IPv6. (string) */
+  SrcIpAddr: string | null;
+  /** The authenticated user as logged (%[un): user@REALM, a bare user, or DOMAIN\user; empty for '-'. (string) */
+  SrcUsername: string | null;
+  /** UPN (user@REALM), Windows (DOMAIN\user), Simple (bare), or empty. (string) */
+  SrcUsernameType: string | null;
+  /** The account part of SrcUsername (the sAMAccountName for an Active Directory Kerberos principal). (string) */
+  SrcUserAccount: string | null;
+  /** The realm or domain part of SrcUsername (the Kerberos realm: the AD DNS domain in upper case); empty for a bare user. (string) */
+  SrcUserDomain: string | null;
+  /** The requested URL without user-info (credentials) and, unless PROXY_KEEP_QUERY=true, without query string and fragment; host:port for CONNECT. (string) */
+  Url: string | null;
+  /** The logged URL had a query string that was dropped (PROXY_KEEP_QUERY is not true). (boolean) */
+  UrlQueryDropped: boolean | null;
+  /** The URL was cut before parsing (its line exceeded the 64 KB field limit); it ends with the character U+2026. (boolean) */
+  UrlTruncated: boolean | null;
+  /** The requested host name, lower case; empty when the host is an IP address. (string) */
+  DstFQDN: string | null;
+  /** The host name without its domain (ASIM), or the IP address when the host is one. (string) */
+  DstHostname: string | null;
+  /** The domain of the host name (DstFQDN without its first label). (string) */
+  DstDomain: string | null;
+  /** FQDN when DstFQDN is set. (string) */
+  DstDomainType: string | null;
+  /** The destination address: the host when it is an IP, else the address of the server Squid connected to directly (%<a, when Squid logged an address). (string) */
+  DstIpAddr: string | null;
+  /** The port of the URL or CONNECT target (default 80 for http, 443 for https). (int) */
+  DstPortNumber: number | null;
+  /** The URL scheme in upper case (HTTP, HTTPS, FTP), or HTTPS for CONNECT to port 443. (string) */
+  NetworkApplicationProtocol: string | null;
+  /** The request method (%rm), e.g. GET, POST, CONNECT. (string) */
+  HttpRequestMethod: string | null;
+  /** The HTTP status code sent to the client (%>Hs); 0 when none was. (int) */
+  HttpStatusCode: number | null;
+  /** The request's HTTP version (common/combined formats only), e.g. 1.1. (string) */
+  HttpVersion: string | null;
+  /** The reply's content type (%mt, squid format). (string) */
+  HttpContentType: string | null;
+  /** The Referer header (combined format), without query string unless PROXY_KEEP_QUERY=true. (string) */
+  HttpReferrer: string | null;
+  /** The User-Agent header (combined format). (string) */
+  HttpUserAgent: string | null;
+  /** Bytes received from the client (%>st), when the logformat appends it. (long) */
+  SrcBytes: number | null;
+  /** Bytes sent to the client, headers included (%<st). (long) */
+  DstBytes: number | null;
+  /** Milliseconds the transaction took (%tr, squid format). (int) */
+  NetworkDuration: number | null;
+  /** Squid's result code (%Ss), e.g. TCP_MISS, TCP_TUNNEL, TCP_DENIED. (string) */
+  SquidResultCode: string | null;
+  /** Squid's hierarchy code (%Sh), e.g. HIER_DIRECT, HIER_NONE. (string) */
+  SquidHierarchyCode: string | null;
+  /** The server or peer Squid forwarded to (%<a), empty for none. (string) */
+  SquidPeer: string | null;
+  /** The format the line was read as: squid, common or combined; empty when it did not parse. (string) */
+  LogFormat: string | null;
+  /** A 407 answer without a user: the proxy-authentication handshake, not a user's request (left out of user counts). (boolean) */
+  IsAuthChallenge: boolean | null;
+  /** The line matched none of the formats: it is kept in RawData, never dropped. (boolean) */
+  ParseError: boolean | null;
+  /** The line as collected, only when ParseError (up to its first '?' unless PROXY_KEEP_QUERY=true); empty otherwise. (string) */
+  RawData: string | null;
+  /** The log file the line came from (the agent's file, or the imported file's path). (string) */
+  FilePath: string | null;
+}
+
+/** A record of Custom-SquidAccessLog, the input its transform turns into ProxyWebSessions_CL rows. */
+export interface ProxyWebSessionsStreamRow {
+  /** When the agent collected the line (or the import read it). (datetime) */
+  TimeGenerated: string;
+  /** One line of the access log. (string) */
+  RawData: string | null;
+  /** The file the line was read from. (string) */
+  FilePath: string | null;
+  /** The host the agent runs on (empty for imports). (string) */
+  Computer: string | null;
 }
 
 export interface TableRows {
   AWSIAMAccessKeys_CL: AWSIAMAccessKeysRow;
+  CloudAppCatalog_CL: CloudAppCatalogRow;
   CollectorRuns_CL: CollectorRunsRow;
   EntraAuditLogs_CL: EntraAuditLogsRow;
   EntraSignIns_CL: EntraSignInsRow;
+  EntraUsers_CL: EntraUsersRow;
+  ProxyWebSessions_CL: ProxyWebSessionsRow;
+}
+
+/** What each table's DCR stream takes: its rows, or its own input records when it has a transform. */
+export interface StreamRows {
+  AWSIAMAccessKeys_CL: AWSIAMAccessKeysRow;
+  CloudAppCatalog_CL: CloudAppCatalogRow;
+  CollectorRuns_CL: CollectorRunsRow;
+  EntraAuditLogs_CL: EntraAuditLogsRow;
+  EntraSignIns_CL: EntraSignInsRow;
+  EntraUsers_CL: EntraUsersRow;
+  ProxyWebSessions_CL: ProxyWebSessionsStreamRow;
 }
 
 export type TableName = keyof TableRows;
@@ -196,6 +404,12 @@ export interface TableDefinition<Name extends TableName = TableName> {
   readonly name: Name;
   readonly stream: string;
   readonly columns: readonly { readonly name: keyof TableRows[Name] & string; readonly type: ColumnType }[];
+  /** The stream's own columns when they are not the table's (a transform turns them into rows). */
+  readonly streamColumns?: readonly { readonly name: keyof StreamRows[Name] & string; readonly type: ColumnType }[];
+  /** The DCR transform of the stream (`source` when rows go in as they are). */
+  readonly transformKql: string;
+  /** `let NAME = DEFAULT;` lines of the transform that deployment replaces from a setting. */
+  readonly transformParameters?: readonly { readonly name: string; readonly setting: string; readonly default: string }[];
 }
 
 export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<Name> } = {
@@ -222,7 +436,28 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'PasswordEnabled', type: 'boolean' },
       { name: 'DataSource', type: 'string' },
       { name: 'CredentialReportTime', type: 'datetime' },
+      { name: 'OwnerTag', type: 'string' },
     ],
+    transformKql: "source",
+  },
+  CloudAppCatalog_CL: {
+    name: 'CloudAppCatalog_CL',
+    stream: 'Custom-CloudAppCatalog',
+    columns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'SnapshotId', type: 'string' },
+      { name: 'CatalogVersion', type: 'string' },
+      { name: 'AppId', type: 'string' },
+      { name: 'AppName', type: 'string' },
+      { name: 'Vendor', type: 'string' },
+      { name: 'Category', type: 'string' },
+      { name: 'Domain', type: 'string' },
+      { name: 'DomainMatch', type: 'string' },
+      { name: 'Risk', type: 'string' },
+      { name: 'RiskNote', type: 'string' },
+      { name: 'Sanction', type: 'string' },
+    ],
+    transformKql: "source",
   },
   CollectorRuns_CL: {
     name: 'CollectorRuns_CL',
@@ -245,6 +480,7 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'Warnings', type: 'string' },
       { name: 'Version', type: 'string' },
     ],
+    transformKql: "source",
   },
   EntraAuditLogs_CL: {
     name: 'EntraAuditLogs_CL',
@@ -255,7 +491,8 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'Id', type: 'string' },
       { name: 'Category', type: 'string' },
       { name: 'OperationName', type: 'string' },
-      { name: 'OperationType', type: 'string' },
+      { name: 'ActivityDisplayName', type: 'string' },
+      { name: 'AADOperationType', type: 'string' },
       { name: 'Result', type: 'string' },
       { name: 'ResultReason', type: 'string' },
       { name: 'LoggedByService', type: 'string' },
@@ -263,8 +500,9 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'InitiatedBy', type: 'dynamic' },
       { name: 'TargetResources', type: 'dynamic' },
       { name: 'AdditionalDetails', type: 'dynamic' },
-      { name: 'SourceTenantId', type: 'string' },
+      { name: 'AADTenantId', type: 'string' },
     ],
+    transformKql: "source",
   },
   EntraSignIns_CL: {
     name: 'EntraSignIns_CL',
@@ -301,8 +539,103 @@ export const tableDefinitions: { readonly [Name in TableName]: TableDefinition<N
       { name: 'ServicePrincipalName', type: 'string' },
       { name: 'HomeTenantId', type: 'string' },
       { name: 'ResourceTenantId', type: 'string' },
+      { name: 'UserAgent', type: 'string' },
+      { name: 'UserType', type: 'string' },
+      { name: 'AuthenticationRequirement', type: 'string' },
+      { name: 'AuthenticationDetails', type: 'string' },
+      { name: 'AuthenticationProtocol', type: 'string' },
+      { name: 'CrossTenantAccessType', type: 'string' },
       { name: 'CorrelationId', type: 'string' },
-      { name: 'SourceTenantId', type: 'string' },
+      { name: 'AADTenantId', type: 'string' },
+    ],
+    transformKql: "source",
+  },
+  EntraUsers_CL: {
+    name: 'EntraUsers_CL',
+    stream: 'Custom-EntraUsers',
+    columns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'SnapshotId', type: 'string' },
+      { name: 'UserId', type: 'string' },
+      { name: 'UserPrincipalName', type: 'string' },
+      { name: 'UserDisplayName', type: 'string' },
+      { name: 'Mail', type: 'string' },
+      { name: 'AccountEnabled', type: 'boolean' },
+      { name: 'UserType', type: 'string' },
+      { name: 'Department', type: 'string' },
+      { name: 'JobTitle', type: 'string' },
+      { name: 'OnPremisesSamAccountName', type: 'string' },
+      { name: 'OnPremisesDomainName', type: 'string' },
+      { name: 'OnPremisesUserPrincipalName', type: 'string' },
+      { name: 'OnPremisesSyncEnabled', type: 'boolean' },
+      { name: 'CreatedDateTime', type: 'datetime' },
+      { name: 'LastSignInDateTime', type: 'datetime' },
+      { name: 'LastNonInteractiveSignInDateTime', type: 'datetime' },
+      { name: 'LastSuccessfulSignInDateTime', type: 'datetime' },
+      { name: 'SignInActivityCollected', type: 'boolean' },
+      { name: 'AADTenantId', type: 'string' },
+    ],
+    transformKql: "source",
+  },
+  ProxyWebSessions_CL: {
+    name: 'ProxyWebSessions_CL',
+    stream: 'Custom-SquidAccessLog',
+    columns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'EventStartTime', type: 'datetime' },
+      { name: 'EventEndTime', type: 'datetime' },
+      { name: 'EventCount', type: 'int' },
+      { name: 'EventType', type: 'string' },
+      { name: 'EventResult', type: 'string' },
+      { name: 'EventResultDetails', type: 'string' },
+      { name: 'EventProduct', type: 'string' },
+      { name: 'EventVendor', type: 'string' },
+      { name: 'EventSchema', type: 'string' },
+      { name: 'EventSchemaVersion', type: 'string' },
+      { name: 'Dvc', type: 'string' },
+      { name: 'DvcAction', type: 'string' },
+      { name: 'SrcIpAddr', type: 'string' },
+      { name: 'SrcUsername', type: 'string' },
+      { name: 'SrcUsernameType', type: 'string' },
+      { name: 'SrcUserAccount', type: 'string' },
+      { name: 'SrcUserDomain', type: 'string' },
+      { name: 'Url', type: 'string' },
+      { name: 'UrlQueryDropped', type: 'boolean' },
+      { name: 'UrlTruncated', type: 'boolean' },
+      { name: 'DstFQDN', type: 'string' },
+      { name: 'DstHostname', type: 'string' },
+      { name: 'DstDomain', type: 'string' },
+      { name: 'DstDomainType', type: 'string' },
+      { name: 'DstIpAddr', type: 'string' },
+      { name: 'DstPortNumber', type: 'int' },
+      { name: 'NetworkApplicationProtocol', type: 'string' },
+      { name: 'HttpRequestMethod', type: 'string' },
+      { name: 'HttpStatusCode', type: 'int' },
+      { name: 'HttpVersion', type: 'string' },
+      { name: 'HttpContentType', type: 'string' },
+      { name: 'HttpReferrer', type: 'string' },
+      { name: 'HttpUserAgent', type: 'string' },
+      { name: 'SrcBytes', type: 'long' },
+      { name: 'DstBytes', type: 'long' },
+      { name: 'NetworkDuration', type: 'int' },
+      { name: 'SquidResultCode', type: 'string' },
+      { name: 'SquidHierarchyCode', type: 'string' },
+      { name: 'SquidPeer', type: 'string' },
+      { name: 'LogFormat', type: 'string' },
+      { name: 'IsAuthChallenge', type: 'boolean' },
+      { name: 'ParseError', type: 'boolean' },
+      { name: 'RawData', type: 'string' },
+      { name: 'FilePath', type: 'string' },
+    ],
+    streamColumns: [
+      { name: 'TimeGenerated', type: 'datetime' },
+      { name: 'RawData', type: 'string' },
+      { name: 'FilePath', type: 'string' },
+      { name: 'Computer', type: 'string' },
+    ],
+    transformKql: "let keepQuery = false;\nsource\n| extend N = extract_all(@'(?:^|\\s)(\\d+)\\.(\\d{3})\\s+(-?\\d+)\\s+(\\S+)\\s+([A-Z_]+)/(\\d{3})\\s+(\\d+)\\s+(\\S+)\\s+(\\S+)\\s+(\\S+)\\s+([A-Z_]+)/(\\S+)\\s+(\\S+)(?:\\s+(\\d+))?(?:\\s.*)?$', RawData)[0]\n| extend C = iif(isnull(N), extract_all(@'(?:^|\\s)(\\S+) (\\S+) (\\S+) \\[([^\\]]+)\\] \"(\\S+) (\\S+) [^\"/ ]+/([^\" ]+)\" (\\d{1,3}) (\\d+|-)(?: \"([^\"]*)\" \"([^\"]*)\")? ([A-Z_]+):([A-Z_]+)(?:\\s.*)?$', RawData)[0], N)\n| extend Native = isnotnull(N), Common = isnull(N) and isnotnull(C)\n| extend LogFormat = case(Native, 'squid', Common and isnotempty(tostring(C[9])), 'combined', Common, 'common', '')\n| extend D = extract_all(@'^(\\d{1,2})/([A-Za-z]{3})/(\\d{4}):(\\d{2}):(\\d{2}):(\\d{2}) ([+-])(\\d{2})(\\d{2})$', tostring(C[3]))[0]\n| extend Month = case(tostring(D[1]) == 'Jan', 1, tostring(D[1]) == 'Feb', 2, tostring(D[1]) == 'Mar', 3, tostring(D[1]) == 'Apr', 4, tostring(D[1]) == 'May', 5, tostring(D[1]) == 'Jun', 6, tostring(D[1]) == 'Jul', 7, tostring(D[1]) == 'Aug', 8, tostring(D[1]) == 'Sep', 9, tostring(D[1]) == 'Oct', 10, tostring(D[1]) == 'Nov', 11, tostring(D[1]) == 'Dec', 12, 0)\n| extend LoggedTime = iif(Native, datetime(1970-01-01) + tolong(tostring(N[0])) * 1s + toint(tostring(N[1])) * 1ms, make_datetime(toint(tostring(D[2])), Month, toint(tostring(D[0])), toint(tostring(D[3])), toint(tostring(D[4])), toint(tostring(D[5]))) - iif(tostring(D[6]) == '-', -1, 1) * (toint(tostring(D[7])) * 60 + toint(tostring(D[8]))) * 1m)\n| extend Duration = toint(tostring(N[2]))\n| extend User = tostring(iif(Native, N[9], C[2])), Url0 = tostring(iif(Native, N[8], C[5])), Method = tostring(iif(Native, N[7], C[4])), StatusText = tostring(iif(Native, N[5], C[7])), ResultCode = tostring(iif(Native, N[4], C[11])), Hierarchy = tostring(iif(Native, N[10], C[12])), Peer = tostring(N[11])\n| extend User = iif(User == '-', '', User), Status = toint(StatusText), IsConnect = Method == 'CONNECT'\n| extend At = indexof(User, '@'), Backslash = indexof(User, '\\\\'), Escaped = indexof(User, '%5C')\n| extend SrcUserAccount = case(At > 0, substring(User, 0, At), Backslash > 0, substring(User, Backslash + 1), Escaped > 0, substring(User, Escaped + 3), User), SrcUserDomain = case(At > 0, substring(User, At + 1), Backslash > 0, substring(User, 0, Backslash), Escaped > 0, substring(User, 0, Escaped), ''), SrcUsernameType = case(isempty(User), '', At > 0, 'UPN', Backslash > 0 or Escaped > 0, 'Windows', 'Simple')\n| extend Uc = extract_all(@'^(\\[[0-9A-Fa-f:.]+\\]|[^:/\\[\\]@]+)(?::(\\d+))?$', Url0)[0]\n| extend Uh = extract_all(@'^([A-Za-z][A-Za-z0-9+.\\-]*)://(?:[^/?#]*@)?(\\[[0-9A-Fa-f:.]+\\]|[^/?#:\\[\\]]*)(?::(\\d*))?([^?#]*)(\\?[^#]*)?(#.*)?$', Url0)[0]\n| extend Scheme = tostring(Uh[0]), HostPart = tostring(iif(IsConnect, Uc[0], Uh[1])), Port = tostring(iif(IsConnect, Uc[1], Uh[2])), Path = tostring(Uh[3]), Query = tostring(Uh[4]), Fragment = tostring(Uh[5]), QueryAt = indexof(Url0, '?')\n| extend Host = tolower(iif(HostPart startswith '[', substring(HostPart, 1, strlen(HostPart) - 2), HostPart))\n| extend HostIsIp = HostPart startswith '[' or Host matches regex @'^\\d{1,3}(\\.\\d{1,3}){3}$', Dot = indexof(Host, '.')\n| extend PeerIsIp = Peer matches regex @'^(\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$'\n| extend Url = case(IsConnect, Url0, isnotnull(Uh), strcat(Scheme, '://', HostPart, iif(isempty(Port), '', strcat(':', Port)), Path, iif(keepQuery, strcat(Query, Fragment), '')), keepQuery or QueryAt < 0, Url0, substring(Url0, 0, QueryAt))\n| extend Referrer = tostring(C[9]), UserAgent = tostring(C[10]), ContentType = tostring(N[12])\n| extend Referrer = iif(Referrer == '-', '', Referrer), RefQueryAt = indexof(Referrer, '?')\n| project\n    TimeGenerated = iif(isnull(LoggedTime), TimeGenerated, LoggedTime),\n    EventStartTime = iif(isnull(Duration), LoggedTime, LoggedTime - Duration * 1ms),\n    EventEndTime = LoggedTime,\n    EventCount = iif(isempty(LogFormat), toint(0), toint(1)),\n    EventType = iif(isempty(LogFormat), '', 'HTTPsession'),\n    EventResult = case(isempty(LogFormat), '', ResultCode contains 'DENIED' or Status >= 400, 'Failure', Status == 0 and (ResultCode contains 'ABORTED' or ResultCode contains 'TIMEOUT'), 'Failure', Status == 0, 'NA', 'Success'),\n    EventResultDetails = StatusText,\n    EventProduct = 'Squid Proxy',\n    EventVendor = 'Squid',\n    EventSchema = 'WebSession',\n    EventSchemaVersion = '0.2.6',\n    Dvc = Computer,\n    DvcAction = case(isempty(LogFormat), '', ResultCode contains 'DENIED', 'Deny', 'Allow'),\n    SrcIpAddr = tostring(iif(Native, N[3], C[0])),\n    SrcUsername = User,\n    SrcUsernameType,\n    SrcUserAccount,\n    SrcUserDomain,\n    Url,\n    UrlQueryDropped = not(keepQuery) and not(IsConnect) and QueryAt >= 0,\n    UrlTruncated = Url contains '…',\n    DstFQDN = iif(HostIsIp, '', Host),\n    DstHostname = iif(HostIsIp or Dot < 0, Host, substring(Host, 0, Dot)),\n    DstDomain = iif(HostIsIp or Dot < 0, '', substring(Host, Dot + 1)),\n    DstDomainType = iif(HostIsIp or isempty(Host), '', 'FQDN'),\n    DstIpAddr = case(HostIsIp, Host, Hierarchy contains 'DIRECT' and PeerIsIp, Peer, ''),\n    DstPortNumber = toint(iif(isnotempty(Port), Port, case(tolower(Scheme) == 'https', '443', tolower(Scheme) == 'http', '80', tolower(Scheme) == 'ftp', '21', ''))),\n    NetworkApplicationProtocol = case(IsConnect and Port == '443', 'HTTPS', IsConnect, '', toupper(Scheme)),\n    HttpRequestMethod = Method,\n    HttpStatusCode = Status,\n    HttpVersion = tostring(C[6]),\n    HttpContentType = iif(ContentType == '-' or ContentType == ':', '', ContentType),\n    HttpReferrer = iif(keepQuery or RefQueryAt < 0, Referrer, substring(Referrer, 0, RefQueryAt)),\n    HttpUserAgent = iif(UserAgent == '-', '', UserAgent),\n    SrcBytes = tolong(tostring(N[13])),\n    DstBytes = tolong(tostring(iif(Native, N[6], C[8]))),\n    NetworkDuration = Duration,\n    SquidResultCode = ResultCode,\n    SquidHierarchyCode = Hierarchy,\n    SquidPeer = iif(Peer == '-', '', Peer),\n    LogFormat,\n    IsAuthChallenge = Status == 407 and isempty(User),\n    ParseError = isempty(LogFormat),\n    RawData = case(isnotempty(LogFormat), '', keepQuery or indexof(RawData, '?') < 0, RawData, substring(RawData, 0, indexof(RawData, '?'))),\n    FilePath",
+    transformParameters: [
+      { name: 'keepQuery', setting: 'PROXY_KEEP_QUERY', default: 'false' },
     ],
   },
 };

@@ -175,6 +175,7 @@ describe(`AWS stack (${templatePath})`, () => {
           'iam:GetAccessKeyLastUsed',
           'iam:ListMFADevices',
           'iam:GetLoginProfile',
+          'iam:ListUserTags',
         ]);
         const users = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' };
         const inventory = statements.filter((s) => s.policy === inventoryPolicy);
@@ -245,7 +246,7 @@ describe(`AWS stack (${templatePath})`, () => {
         const collector = readFileSync(join(repoRoot, 'src/sources/aws/accessKeysCollector.ts'), 'utf8');
         assert.match(
           collector,
-          /RoleArn: `arn:\$\{options\.partition \?\? 'aws'\}:iam::\$\{account\.id\}:role\/\$\{organization\.memberRoleName\}`/,
+          /RoleArn: `arn:\$\{options\.partition \?\? 'aws'\}:iam::\$\{account\.id\}:role\/\$\{(?:organization\.)?memberRoleName\}`/,
           'the collector assumes arn:<partition>:iam::<account>:role/<member-role-name> (no path)',
         );
         // IAM matches the Resource with * as any run of characters; the rest is literal.

@@ -189,7 +189,7 @@ const roleIds = {
 describe('infra: files the templates load', () => {
   const loaded = loadedFiles();
 
-  it('finds the loads (abbreviations, collectors.json, four workbooks, two alert queries)', () => {
+  it('finds the loads (abbreviations, collectors.json, six workbooks, three alert queries)', () => {
     const under = (folder: string) =>
       loaded.filter(({ path }) => path.startsWith(join(infra, folder) + sep)).length;
     assert.ok(
@@ -199,8 +199,8 @@ describe('infra: files the templates load', () => {
     // The tables reach Bicep through the generated collectors.json (Bicep cannot list a folder).
     assert.equal(under('tables'), 0);
     assert.ok(loaded.some(({ path }) => path === join(infra, 'collectors.json')));
-    assert.equal(under('workbooks'), 4);
-    assert.equal(under('alerts'), 2);
+    assert.equal(under('workbooks'), 6);
+    assert.equal(under('alerts'), 3);
   });
 
   for (const { from, path } of loaded) {
@@ -365,8 +365,16 @@ describe('infra: resource properties the design relies on', () => {
   });
 
   it('the DCR is of kind Direct and takes its streams and flows from every infra/tables/*.json', () => {
-    const [dcr, ...others] = declarationsOf('Microsoft.Insights/dataCollectionRules');
-    assert.ok(dcr !== undefined && others.length === 0, 'expected exactly one data collection rule');
+    // The app's one DCR (Direct); the other is the Azure Monitor Agent's, for the proxy log (below).
+    const rules = declarationsOf('Microsoft.Insights/dataCollectionRules');
+    const direct = rules.filter((rule) => /^\s*kind:\s*'Direct'\s*$/m.test(rule.body));
+    assert.equal(direct.length, 1, 'expected exactly one Direct data collection rule');
+    assert.deepEqual(
+      rules.filter((rule) => !direct.includes(rule)).map((rule) => rule.file),
+      [join('modules', 'proxyLogs.bicep')],
+    );
+    const [dcr] = direct;
+    assert.ok(dcr !== undefined);
     const source = bicep(dcr.file);
     assert.match(source, /'Microsoft\.Insights\/dataCollectionRules@2024-03-11'/);
     assert.match(dcr.body, /^\s*kind:\s*'Direct'\s*$/m);
@@ -375,7 +383,8 @@ describe('infra: resource properties the design relies on', () => {
       .filter((name) => name.endsWith('.json'))
       .map((name) => join(infra, 'tables', name))
       .sort();
-    assert.equal(tableFiles.length, 4);
+    // No count: a source adds its table file and nothing here (docs/ADDING_A_SOURCE.md).
+    assert.ok(tableFiles.length > 0, 'no infra/tables/*.json');
     // collectors.json carries every table file (checked up to date by the collectors contract test).
     const generated = JSON.parse(readFileSync(join(infra, 'collectors.json'), 'utf8')) as {
       tables: unknown[];
@@ -392,9 +401,16 @@ describe('infra: resource properties the design relies on', () => {
     )?.[1];
     assert.ok(variable !== undefined, 'no variable with the tables of collectors.json');
     assert.match(source, new RegExp(`streamDeclarations:\\s*toObject\\(\\s*${variable}\\b`));
+    // A table with its own stream columns (raw lines) declares those for its stream.
+    assert.match(source, /columns:\s*map\(\s*table\.\?streamColumns\s*\?\?\s*table\.columns\b/);
     assert.match(dcr.body, new RegExp(`dataFlows:\\s*\\[\\s*for\\s+(\\w+)\\s+in\\s+${variable}\\s*:`));
     assert.match(dcr.body, /outputStream:\s*'Custom-\$\{\w+\.name\}'/);
-    assert.match(dcr.body, /transformKql:\s*\w+\.transformKql/);
+    // The table's transform, its `let` parameters replaced from transformSettings (PROXY_KEEP_QUERY).
+    assert.match(
+      dcr.body,
+      /transformKql:\s*reduce\(\s*\w+\.\?transformParameters\s*\?\?\s*\[\],\s*\w+\.transformKql,/,
+    );
+    assert.match(dcr.body, /'let \$\{parameter\.name\} = \$\{parameter\.default\};'/);
     const [tables] = declarationsOf('Microsoft.OperationalInsights/workspaces/tables');
     assert.ok(tables !== undefined, 'no custom tables');
     assert.match(
@@ -643,7 +659,7 @@ describe('infra: the Bicep CLI compiles every template', () => {
     });
   }
 
-  it('the compiled ingestion module carries the four table definitions as they are in infra/tables', () => {
+  it('the compiled ingestion module carries every table definition as it is in infra/tables', () => {
     const template = JSON.parse(readFileSync(join(work, 'modules', 'ingestion.json'), 'utf8')) as {
       variables: Record<string, unknown>;
     };
@@ -665,4 +681,42 @@ describe('infra: the Bicep CLI compiles every template', () => {
       expected,
     );
   });
+});
+
+it("the proxy log: the agent's DCR (kind Linux, text logFiles, no DCE) runs the table's own transform", () => {
+  const [agent] = declarationsOf('Microsoft.Insights/dataCollectionRules').filter(
+    (rule) => rule.file === join('modules', 'proxyLogs.bicep'),
+  );
+  assert.ok(agent !== undefined);
+  assert.match(agent.body, /^\s*kind:\s*'Linux'\s*$/m);
+  assert.match(agent.body, /logFiles:\s*\[/);
+  assert.match(agent.body, /format:\s*'text'/);
+  assert.match(agent.body, /filePatterns:\s*filePatterns/);
+  assert.doesNotMatch(
+    agent.body,
+    /dataCollectionEndpointId/,
+    'no data collection endpoint (no Private Link)',
+  );
+  assert.match(agent.body, /columns:\s*map\(table\.streamColumns,/);
+  assert.match(agent.body, /transformKql:\s*transformKql/);
+  assert.match(agent.body, /outputStream:\s*'Custom-\$\{table\.name\}'/);
+  const module = bicep(join('modules', 'proxyLogs.bicep'));
+  assert.match(
+    module,
+    /loadJsonContent\('\.\.\/collectors\.json'\)\.tables, t => t\.name == 'ProxyWebSessions_CL'/,
+  );
+  assert.match(module, /'let \$\{parameter\.name\} = \$\{parameter\.default\};'/);
+  // The stream is the agent's text-log stream: TimeGenerated, RawData, FilePath, Computer.
+  const table = JSON.parse(readFileSync(join(infra, 'tables', 'ProxyWebSessions_CL.json'), 'utf8')) as {
+    streamColumns: { name: string; type: string }[];
+  };
+  assert.deepEqual(
+    table.streamColumns.map((column) => `${column.name}:${column.type}`),
+    ['TimeGenerated:datetime', 'RawData:string', 'FilePath:string', 'Computer:string'],
+  );
+  // Deployed on PROXY_LOGS, after the tables exist, with the same PROXY_KEEP_QUERY as the Direct DCR.
+  const main = bicep('main.bicep');
+  assert.match(main, /module proxyLogsDcr 'modules\/proxyLogs\.bicep' = if \(proxyLogs\)/);
+  assert.match(main, /module proxyLogsDcr[\s\S]*?dependsOn:\s*\[ingestion\]/);
+  assert.equal(main.split('transformSettings: { PROXY_KEEP_QUERY: string(proxyKeepQuery) }').length, 3);
 });

@@ -87,6 +87,9 @@ interface Column {
 interface TableFile {
   name: string;
   transformKql: string;
+  /** The stream's own columns (what `source` has) when a transform turns them into the table's. */
+  streamColumns?: Column[];
+  transformParameters?: { name: string; setting: string; default: string }[];
   columns: Column[];
 }
 
@@ -220,6 +223,8 @@ const workbookFiles = [
   'entra-signins.workbook.json',
   'entra-audit.workbook.json',
   'collector-health.workbook.json',
+  'shadow-it.workbook.json',
+  'people-across-clouds.workbook.json',
 ];
 const workbooks = new Map<string, Workbook>(
   workbookFiles.map((file) => [file, JSON.parse(readFileSync(join(workbookDir, file), 'utf8')) as Workbook]),
@@ -317,7 +322,15 @@ describe('KQL: the schema built from infra/tables', () => {
     }
     assert.deepEqual(
       tables.map((table) => table.name),
-      ['AWSIAMAccessKeys_CL', 'CollectorRuns_CL', 'EntraAuditLogs_CL', 'EntraSignIns_CL'],
+      [
+        'AWSIAMAccessKeys_CL',
+        'CloudAppCatalog_CL',
+        'CollectorRuns_CL',
+        'EntraAuditLogs_CL',
+        'EntraSignIns_CL',
+        'EntraUsers_CL',
+        'ProxyWebSessions_CL',
+      ],
     );
   });
 });
@@ -397,8 +410,23 @@ describe('KQL: alert queries (infra/alerts)', () => {
     .filter((file) => file.endsWith('.kql'))
     .sort();
 
-  it('has the two collector alerts', () => {
-    assert.deepEqual(alerts, ['collector-run-failed.kql', 'no-successful-run.kql']);
+  it('has the two collector alerts and the shadow-IT alert', () => {
+    assert.deepEqual(alerts, ['collector-run-failed.kql', 'no-successful-run.kql', 'shadow-it-new-app.kql']);
+  });
+
+  it('shadow-it-new-app.kql: risky or unsanctioned apps newly used by at least minUsers users', () => {
+    const query = readFileSync(join(alertDir, 'shadow-it-new-app.kql'), 'utf8');
+    const placeholder = 'let minUsers = 3;';
+    assert.equal(query.split(placeholder).length, 2, 'the threshold line alerts.bicep replaces, once');
+    const module = readFileSync(join(repoRoot, 'infra', 'modules', 'alerts.bicep'), 'utf8');
+    assert.ok(module.includes(`'${placeholder}'`), 'alerts.bicep replaces the threshold');
+    assertValidKql(query.replace(placeholder, 'let minUsers = 10;'));
+    assert.match(query, /Risk == 'High' or Sanction == 'Unsanctioned'/);
+    assert.match(query, /FirstSeen > ago\(1d\) and Users >= minUsers/);
+    assert.match(query, /IsAuthChallenge == false/, "handshakes are nobody's use");
+    const columns = resultColumns(query);
+    for (const column of ['AppName', 'Category', 'Users', 'FirstSeen'])
+      assert.ok(columns.includes(column), `${column} in ${columns.join(', ')}`);
   });
 
   for (const file of alerts) {
@@ -445,12 +473,16 @@ describe('KQL: Microsoft Sentinel analytics rules (infra/analytics)', () => {
     .sort();
   const query = (file: string) => readFileSync(join(analyticsDir, file), 'utf8');
 
-  it('has the four detections of issue 14 item 11', () => {
+  it('has the four detections of issue 14 item 11 and the four people-across-clouds ones of issue 17', () => {
     assert.deepEqual(rules, [
       'aws-active-root-access-key.kql',
       'aws-new-access-key.kql',
       'aws-old-key-console-user-without-mfa.kql',
       'collector-failing-or-silent.kql',
+      'people-leaver-with-active-key.kql',
+      'people-mfa-in-neither-cloud.kql',
+      'people-orphan-access-key.kql',
+      'people-weakest-link.kql',
     ]);
   });
 
@@ -492,6 +524,51 @@ describe('KQL: Microsoft Sentinel analytics rules (infra/analytics)', () => {
       'PreviousSnapshotId',
     ],
     'collector-failing-or-silent.kql': ['Collector', 'State', 'LastSuccess', 'LastError'],
+    'people-leaver-with-active-key.kql': [
+      'UserName',
+      'CloudApp',
+      'AccountId',
+      'PersonId',
+      'PersonUpn',
+      'Person',
+      'LeaverReason',
+      'LeaveDate',
+      'KeyUsedAfterLeave',
+      'AccessKeyId',
+      'LastUsedDate',
+      'MatchRule',
+      'SnapshotId',
+    ],
+    'people-orphan-access-key.kql': [
+      'UserName',
+      'CloudApp',
+      'AccountId',
+      'AccessKeyId',
+      'KeyAgeDays',
+      'LastUsedDate',
+      'SnapshotId',
+    ],
+    'people-weakest-link.kql': [
+      'PersonId',
+      'PersonUpn',
+      'Person',
+      'RiskySignIns',
+      'LastRiskySignIn',
+      'RiskLevels',
+      'ActiveKeys',
+      'IamUsers',
+    ],
+    'people-mfa-in-neither-cloud.kql': [
+      'UserName',
+      'CloudApp',
+      'AccountId',
+      'PersonId',
+      'PersonUpn',
+      'Person',
+      'SingleFactorSignIns',
+      'LastSuccessfulSignIn',
+      'UserArn',
+    ],
   };
   for (const [file, columns] of Object.entries(mapped)) {
     it(`${file} returns the columns the rule maps (${columns.join(', ')})`, () => {
@@ -543,12 +620,113 @@ describe('KQL: Microsoft Sentinel analytics rules (infra/analytics)', () => {
   });
 });
 
-describe('KQL: DCR transforms (transformKql, with `source` as the stream)', () => {
-  for (const table of tables) {
-    it(`${table.name} transformKql parses and analyses against its stream`, () => {
-      assertValidKql(table.transformKql, globalsWith([tableSymbol('source', table.columns)]));
+describe('KQL: people across clouds (infra/people, issue 17)', () => {
+  // The findings' queries: the generated people block (scripts/generate-people.ts) and each query below it.
+  // The workbook panels and the people-* analytics rules above are these texts too.
+  const peopleDir = join(repoRoot, 'infra', 'people');
+  for (const file of readdirSync(peopleDir)
+    .filter((name) => name.endsWith('.kql'))
+    .sort()) {
+    it(`${file} parses and analyses`, () => {
+      assertValidKql(readFileSync(join(peopleDir, file), 'utf8'));
     });
   }
+});
+
+describe('KQL: DCR transforms (transformKql, with `source` as the stream)', () => {
+  for (const table of tables) {
+    const source = globalsWith([tableSymbol('source', table.streamColumns ?? table.columns)]);
+    // Every value its parameters can take (Bicep replaces `let NAME = DEFAULT;`): each text is checked.
+    const variants = [
+      table.transformKql,
+      ...(table.transformParameters ?? []).map((parameter) =>
+        table.transformKql.replace(
+          `let ${parameter.name} = ${parameter.default};`,
+          `let ${parameter.name} = ${parameter.default === 'false' ? 'true' : 'false'};`,
+        ),
+      ),
+    ];
+    it(`${table.name} transformKql parses and analyses against its stream`, () => {
+      for (const text of variants) assertValidKql(text, source);
+      assert.equal(new Set(variants).size, variants.length, 'each parameter line is in the text');
+    });
+
+    it(`${table.name} transformKql outputs only the table's columns, each of the column's type`, () => {
+      const result = Kusto.KustoCode.ParseAndAnalyze(table.transformKql, source).ResultType?.Columns;
+      const output = result ? listOf(result).map((column) => `${column.Name}:${column.Type.Name}`) : [];
+      const expected = new Set(table.columns.map((column) => `${column.name}:${kustoTypes[column.type]}`));
+      // A transform feeding a table other than as-is must write exactly its columns.
+      if (table.streamColumns !== undefined)
+        assert.deepEqual(
+          [...output].sort(),
+          [...expected].sort(),
+          'the project must list every column of the table with its type',
+        );
+      else for (const column of output) assert.ok(expected.has(column), column);
+    });
+  }
+
+  it('the transforms use only KQL that ingestion-time transformations support', () => {
+    // https://learn.microsoft.com/azure/azure-monitor/data-collection/data-collection-transformations-kql:
+    // tabular operators and scalar functions on that list only; parse_url, replace_*, unixtime_*, trim
+    // and `where`-less filters such as summarize are not there.
+    const supported = new Set([
+      'let',
+      'source',
+      'extend',
+      'project',
+      'where',
+      'parse',
+      'project-away',
+      'project-rename',
+      'print',
+      'extract',
+      'extract_all',
+      'iif',
+      'case',
+      'tostring',
+      'toint',
+      'tolong',
+      'todouble',
+      'toreal',
+      'tobool',
+      'todatetime',
+      'totimespan',
+      'tolower',
+      'toupper',
+      'strcat',
+      'strcat_delim',
+      'strlen',
+      'substring',
+      'indexof',
+      'split',
+      'isnull',
+      'isnotnull',
+      'isempty',
+      'isnotempty',
+      'not',
+      'make_datetime',
+      'make_timespan',
+      'datetime',
+      'parse_json',
+      'countof',
+      'max_of',
+      'min_of',
+    ]);
+    for (const table of tables) {
+      if (table.transformKql === 'source') continue;
+      const code = table.transformKql.replace(
+        /@'(?:[^']|'')*'|@"(?:[^"]|"")*"|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g,
+        "''",
+      );
+      const calls = [...code.matchAll(/\b([a-z_][a-z0-9_]*)\s*\(/g)]
+        .map((match) => match[1] ?? '')
+        .filter((name) => name !== 'and' && name !== 'or');
+      const operators = [...code.matchAll(/\|\s*([a-z-]+)/g)].map((match) => match[1] ?? '');
+      for (const name of [...calls, ...operators])
+        assert.ok(supported.has(name), `${table.name}: ${name} is not supported in transformations`);
+    }
+  });
 });
 
 describe('KQL: the checker bites', () => {

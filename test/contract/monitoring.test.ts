@@ -259,7 +259,7 @@ describe('item 11: Microsoft Sentinel analytics rules', () => {
       .map((match) => match[1])
       .sort();
     assert.deepEqual(loaded, files);
-    assert.equal(files.length, 4);
+    assert.equal(files.length, 8, 'the four of issue 14 item 11 and the four people-* of issue 17');
   });
 
   it('as Scheduled alert rules on the workspace, one alert per result, incidents created', () => {
@@ -286,8 +286,8 @@ describe('item 11: Microsoft Sentinel analytics rules', () => {
       toMinutes(m[1] ?? ''),
     );
     const periods = [...analytics.matchAll(/queryPeriod: '([^']+)'/g)].map((m) => toMinutes(m[1] ?? ''));
-    assert.equal(frequencies.length, 4);
-    assert.equal(periods.length, 4);
+    assert.equal(frequencies.length, 8);
+    assert.equal(periods.length, 8);
     frequencies.forEach((frequency, i) => {
       const period = periods[i] ?? 0;
       for (const value of [frequency, period]) assert.ok(value >= 5 && value <= 14 * 1440, String(value));

@@ -13,6 +13,7 @@ import type { WindowedCollector } from '../../src/run/windowedCollector.js';
 import { toAccessKeyRow, type AccessKeyFacts, type Snapshot } from '../../src/sources/aws/accessKeyRow.js';
 import type { GraphDirectoryAudit, GraphSignIn } from '../../src/sources/entra/graphTypes.js';
 import { toAuditRow, toSignInRow } from '../../src/sources/entra/rows.js';
+import { toUserRow, type GraphUser } from '../../src/sources/entra/userRows.js';
 import type { CheckpointStore } from '../../src/state/checkpointStore.js';
 import type { TableName } from '../../src/tables/generated.js';
 import { memorySink } from '../support/memorySink.js';
@@ -270,6 +271,49 @@ const signIns: { label: string; signIn: GraphSignIn }[] = [
       resourceTenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
     },
   },
+  {
+    label: 'beta guest sign-in with MFA: user agent, user type, authentication steps and protocol',
+    signIn: {
+      id: '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+      createdDateTime: '2026-11-23T10:20:00Z',
+      userDisplayName: 'Lee Gu',
+      userPrincipalName: 'lee.gu_fabrikam.com#EXT#@contoso.onmicrosoft.com',
+      userId: 'b2c3d4e5-0000-4000-8000-00000000000b',
+      appId: '4765445b-32c6-49b0-83e6-1d93765276ca',
+      appDisplayName: 'OfficeHome',
+      ipAddress: '81.2.69.160',
+      clientAppUsed: 'Browser',
+      isInteractive: true,
+      status: { errorCode: 0, failureReason: 'Other.', additionalDetails: 'MFA completed in Azure AD' },
+      signInEventTypes: ['interactiveUser'],
+      homeTenantId: 'c0ffee00-0000-4000-8000-000000000001',
+      resourceTenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      userAgent:
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15',
+      userType: 'guest',
+      authenticationRequirement: 'multiFactorAuthentication',
+      authenticationDetails: [
+        {
+          authenticationStepDateTime: '2026-11-23T10:20:00Z',
+          authenticationMethod: 'Password',
+          authenticationMethodDetail: 'Password in the cloud',
+          succeeded: true,
+          authenticationStepResultDetail: 'Correct password',
+          authenticationStepRequirement: 'Primary authentication',
+        },
+        {
+          authenticationStepDateTime: '2026-11-23T10:20:09Z',
+          authenticationMethod: 'Text message',
+          authenticationMethodDetail: '+X XXXXXXXX42',
+          succeeded: true,
+          authenticationStepResultDetail: 'MFA successfully completed',
+          authenticationStepRequirement: 'Multifactor authentication',
+        },
+      ],
+      authenticationProtocol: 'none',
+      crossTenantAccessType: 'b2bCollaboration',
+    },
+  },
   { label: 'empty object (every field missing)', signIn: {} },
   {
     label: 'every field null',
@@ -302,6 +346,12 @@ const signIns: { label: string; signIn: GraphSignIn }[] = [
       servicePrincipalName: null,
       homeTenantId: null,
       resourceTenantId: null,
+      userAgent: null,
+      userType: null,
+      authenticationRequirement: null,
+      authenticationDetails: null,
+      authenticationProtocol: null,
+      crossTenantAccessType: null,
     },
   },
   {
@@ -314,6 +364,8 @@ const signIns: { label: string; signIn: GraphSignIn }[] = [
       status: { errorCode: '50126' },
       location: { countryOrRegion: null },
       signInEventTypes: [],
+      userType: 0,
+      authenticationDetails: { authenticationMethod: 'Password' },
     } as unknown as GraphSignIn,
   },
 ];
@@ -444,6 +496,74 @@ describe('rows match their table (infra/tables)', () => {
     for (const { label, audit } of audits) {
       it(label, () => {
         assertRowMatchesTable('EntraAuditLogs_CL', toAuditRow(audit, auditContext), label);
+      });
+    }
+  });
+
+  describe('EntraUsers_CL rows from toUserRow', () => {
+    const userSnapshot = {
+      id: '5d7c2a9e-3b1f-4e8a-9c6d-0f1e2d3c4b5a',
+      time: new Date('2026-11-23T05:30:00.000Z'),
+      tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      signInActivityCollected: true,
+    };
+    const users: { label: string; user: GraphUser; collected?: boolean }[] = [
+      {
+        label: 'synced member, every sign-in time, 7 fractional digits',
+        user: {
+          id: '87d349ed-44d7-43e1-9a83-5f2406dee5bd',
+          userPrincipalName: 'AdeleV@contoso.com',
+          displayName: 'Adele Vance',
+          mail: 'AdeleV@contoso.com',
+          accountEnabled: true,
+          userType: 'Member',
+          department: 'Retail',
+          jobTitle: 'Retail Manager',
+          onPremisesSamAccountName: 'avance',
+          onPremisesDomainName: 'corp.contoso.com',
+          onPremisesUserPrincipalName: 'avance@corp.contoso.com',
+          onPremisesSyncEnabled: true,
+          createdDateTime: '2019-09-03T14:12:05Z',
+          signInActivity: {
+            lastSignInDateTime: '2026-11-22T08:15:02.1234567Z',
+            lastNonInteractiveSignInDateTime: '2026-11-23T05:01:44Z',
+            lastSuccessfulSignInDateTime: '2026-11-23T05:01:44Z',
+          },
+        },
+      },
+      {
+        label: 'guest never signed in, created before June 2018 (no createdDateTime)',
+        user: {
+          id: 'a1b2c3d4-0000-4000-8000-000000000001',
+          userPrincipalName: 'joni_fabrikam.com#EXT#@contoso.onmicrosoft.com',
+          displayName: 'Joni Sherman',
+          mail: 'joni@fabrikam.com',
+          accountEnabled: false,
+          userType: 'Guest',
+          department: null,
+          jobTitle: null,
+          onPremisesSamAccountName: null,
+          onPremisesDomainName: null,
+          onPremisesUserPrincipalName: null,
+          onPremisesSyncEnabled: null,
+          createdDateTime: null,
+        },
+      },
+      { label: 'signInActivity not collected (no licence)', user: { id: 'x' }, collected: false },
+      { label: 'empty object (every field missing)', user: {} },
+      {
+        label: 'values of the wrong type',
+        user: {
+          id: 7,
+          accountEnabled: 'yes',
+          signInActivity: { lastSignInDateTime: 'never' },
+        } as unknown as GraphUser,
+      },
+    ];
+    for (const { label, user, collected } of users) {
+      it(label, () => {
+        const snapshot = { ...userSnapshot, signInActivityCollected: collected ?? true };
+        assertRowMatchesTable('EntraUsers_CL', toUserRow(user, snapshot), label);
       });
     }
   });

@@ -9,12 +9,19 @@
 // Deliberately stricter than the service: the real endpoint silently drops unknown columns and stores values
 // of the wrong type as null (data loss you only notice in Log Analytics). Here both are a 400 naming the record
 // index, field and expected type, so tests catch schema drift between code and infra/tables/*.json.
+//
+// A stream with its own columns (a table JSON's `streamColumns`, e.g. raw log lines) is checked against
+// those, then its transformKql runs — the deployed text, `let` parameters replaced from
+// `transformSettings` as Bicep does — through the offline evaluator (src/lib/kql), and what is stored is
+// the transform's output, checked against the table's columns: end-to-end tests see parsed rows.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzip } from 'node:zlib';
+import { compileTransform, type CompiledTransform } from '../../src/lib/kql/evaluate.js';
+import { withTransformParameters } from '../../src/lib/kql/parameters.js';
 import { verifyBearer, type ManagedIdentityEmulator } from './managedIdentity.js';
 import { listenHttpsOnLoopback } from './tls.js';
 
@@ -25,6 +32,9 @@ export interface TableDefinition {
   description?: string;
   stream: string;
   transformKql?: string;
+  /** The stream's own columns, when the transform turns its records into rows of other columns. */
+  streamColumns?: { name: string; type: ColumnType; description?: string }[];
+  transformParameters?: { name: string; setting: string; default: string }[];
   columns: { name: string; type: ColumnType; description?: string }[];
 }
 
@@ -37,6 +47,8 @@ export interface LogsIngestionEmulatorOptions {
   dcrImmutableId?: string;
   /** Default: every infra/tables/*.json of the repository. */
   tables?: TableDefinition[];
+  /** Values of the transforms' parameters by setting name (as Bicep's transformSettings), e.g. PROXY_KEEP_QUERY. */
+  transformSettings?: Record<string, string>;
   /** Object IDs holding "Monitoring Metrics Publisher" on the DCR. Default: the identity's principal. */
   authorizedPrincipalIds?: string[];
   /** Volume tests: keep only these fields of each accepted record, so the emulator's memory stays small. */
@@ -146,7 +158,7 @@ export function loadTableDefinitions(dir = path.join(findRepoRoot(), 'infra', 't
     if (typeof table.name !== 'string' || typeof table.stream !== 'string' || !Array.isArray(table.columns)) {
       throw new Error(`${file}: expected { name, stream, columns }`);
     }
-    for (const column of table.columns) {
+    for (const column of [...table.columns, ...(table.streamColumns ?? [])]) {
       if (!COLUMN_TYPES.includes(column.type))
         throw new Error(`${file}: ${column.name} has unknown type ${column.type}`);
     }
@@ -195,10 +207,14 @@ interface Violation {
   problem: string;
 }
 
-function validateRecords(table: TableDefinition, body: unknown): LogRecord[] {
+function validateRecords(
+  table: TableDefinition,
+  body: unknown,
+  declared: TableDefinition['columns'] = table.columns,
+): LogRecord[] {
   if (!Array.isArray(body))
     throw new HttpError(400, 'InvalidPayload', 'The request body must be a JSON array of records.');
-  const columns = new Map(table.columns.map((c) => [c.name, c.type]));
+  const columns = new Map(declared.map((c) => [c.name, c.type]));
   const violations: Violation[] = [];
   body.forEach((record: unknown, index) => {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
@@ -299,6 +315,21 @@ export async function startLogsIngestionEmulator(
   const authorized = new Set(options.authorizedPrincipalIds ?? [identity.principalId]);
   const byStream = new Map(tables.map((t) => [t.stream, t]));
   const store = new Map<string, LogRecord[]>(tables.map((t) => [t.stream, []]));
+  // The transform of each stream that is not `source`, as deployed: compiled once.
+  const transforms = new Map<string, CompiledTransform>();
+  for (const table of tables) {
+    const text = table.transformKql?.trim() ?? 'source';
+    if (text === 'source') continue;
+    const deployed = withTransformParameters(
+      text,
+      table.transformParameters ?? [],
+      (setting) => options.transformSettings?.[setting],
+    );
+    transforms.set(
+      table.stream,
+      compileTransform(deployed, { inputColumns: table.streamColumns ?? table.columns }),
+    );
+  }
   const requests: IngestionRequest[] = [];
   let faults: Fault[] = [];
   let always: Fault | undefined;
@@ -419,7 +450,15 @@ export async function startLogsIngestionEmulator(
       throw new HttpError(400, 'InvalidPayload', `The body is not valid JSON: ${(err as Error).message}`);
     }
     if (Array.isArray(parsed)) entry.records = parsed.length;
-    const records = validateRecords(table, parsed);
+    const input = validateRecords(table, parsed, table.streamColumns ?? table.columns);
+    const transform = transforms.get(table.stream);
+    // What the service stores is the transform's output: checked against the table like any row.
+    const records = transform
+      ? validateRecords(
+          table,
+          input.flatMap((record) => transform.apply(record) ?? []),
+        )
+      : input;
     const retain = options.retainFields;
     const kept = retain
       ? records.map((record) => Object.fromEntries(retain.map((field) => [field, record[field]])))

@@ -2,6 +2,7 @@
 // as a child process on a free port. See the docstring of moto_server.py for moto quirks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,8 @@ export interface SeedUser {
   passwordLastUsed?: string; // ISO-8601; only meaningful with passwordEnabled
   mfaActive?: boolean;
   keys?: SeedAccessKey[]; // at most 2, like IAM
+  /** IAM user tags (ListUserTags), e.g. { key: 'owner', value: 'alice@contoso.com' }. */
+  tags?: { key: string; value: string }[];
 }
 
 export interface SeedRole {
@@ -66,9 +69,21 @@ export interface SeedCredentialReport {
 export interface MotoServer {
   endpoint: string;
   port: number;
+  /** The moto process: one Python interpreter, so one core at most (the GIL) however many threads. */
+  pid: number | undefined;
+  /**
+   * CPU time (user + system) the moto process has used so far, in ms, or undefined where it cannot be
+   * read (no /proc). Benchmarks subtract two readings to say how much of a run the emulator's own CPU was.
+   */
+  cpuMs(): Promise<number | undefined>;
   seedIam(spec: SeedIamSpec): Promise<SeedResult>;
   /** Freezes the account's credential report: keys created afterwards are not in it, as in IAM. */
   seedCredentialReport(spec: SeedCredentialReport): Promise<{ accountId: string; generatedAt: string }>;
+  /**
+   * Every account's credential report is gone (as when the last is over 4 h old): the next
+   * GenerateCredentialReport answers STARTED and generates one. Benchmarks call it before each run.
+   */
+  forgetCredentialReports(): Promise<void>;
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -150,6 +165,23 @@ async function postJson<T>(url: string, body: unknown): Promise<T> {
   return JSON.parse(text) as T;
 }
 
+/** utime + stime of a process from /proc/<pid>/stat (Linux), in ms; undefined elsewhere. */
+export async function processCpuMs(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), counted from 3: utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / clockTicksPerSecond : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux Node supports (sysconf(_SC_CLK_TCK) is not exposed to Node). */
+const clockTicksPerSecond = 100;
+
 export async function startMoto(): Promise<MotoServer> {
   const python = process.env['MOTO_PYTHON'] ?? 'python3';
   const child = spawn(python, [findServerScript(), '--port', '0', '--exit-on-stdin-eof'], {
@@ -172,8 +204,13 @@ export async function startMoto(): Promise<MotoServer> {
   return {
     endpoint,
     port,
+    pid: child.pid,
+    cpuMs: () => processCpuMs(child.pid),
     seedIam: (spec) => postJson<SeedResult>(`${endpoint}/_seed/iam`, spec),
     seedCredentialReport: (spec) => postJson(`${endpoint}/_seed/credential-report`, spec),
+    forgetCredentialReports: async () => {
+      await postJson<unknown>(`${endpoint}/_seed/credential-report/forget`, {});
+    },
     reset: async () => {
       await postJson<unknown>(`${endpoint}/_seed/reset`, {});
     },

@@ -8,7 +8,7 @@ Prints exactly one line "READY <port>" on stdout once the socket is listening
 
 Extra endpoints, handled by a WSGI middleware in front of moto's own app:
   POST /_seed/iam    JSON spec -> optional account alias and roles, then users, login
-                     profiles, MFA and backdated access keys, written straight into
+                     profiles, MFA, tags and backdated access keys, written straight into
                      moto's IAM backend (no per-user HTTP; 5,000 users take < 1 s).
   POST /_seed/credential-report
                      {"accountId"?, "generatedAt"?, "content"?} -> a credential report as another
@@ -16,6 +16,10 @@ Extra endpoints, handled by a WSGI middleware in front of moto's own app:
                      "content", served verbatim: broken reports), frozen, with GeneratedTime =
                      generatedAt (default now). GenerateCredentialReport keeps it while it is
                      younger than 4 hours, like IAM; older, it is regenerated (live again).
+  POST /_seed/credential-report/forget
+                     {} -> every account's credential report is gone, as if the last was more than
+                     4 hours old: the next GenerateCredentialReport answers STARTED and makes a new
+                     one. Benchmarks call it before each run so that every run pays the generation.
   POST /_seed/reset  resets every moto backend (same as POST /moto-api/reset).
 
 Moto 5.2.1 facts this relies on / works around (checked in moto/iam/models.py,
@@ -308,6 +312,7 @@ def validate(spec: Any) -> list[dict[str, Any]]:
             if raw.get("passwordLastUsed") else None,
             "mfaActive": bool(raw.get("mfaActive")),
             "keys": parsed_keys,
+            "tags": [{"Key": str(t["key"]), "Value": str(t.get("value", ""))} for t in raw.get("tags") or []],
         })
     return users
 
@@ -339,7 +344,7 @@ def seed_iam(spec: dict[str, Any]) -> dict[str, Any]:
         roles_out.append({"name": role.name, "arn": role.arn})
     out = []
     for u in users:
-        user = backend.create_user(REGION, u["name"], path=u["path"])
+        user = backend.create_user(REGION, u["name"], path=u["path"], tags=u["tags"])
         # Whole seconds even for "now", otherwise the XML (µs) and the CSV (s) disagree.
         user.create_date = u["createDate"] or user.create_date.replace(microsecond=0)
         if u["passwordEnabled"]:
@@ -381,12 +386,33 @@ def seed_credential_report(spec: Any) -> dict[str, Any]:
     return {"accountId": account_id, "generatedAt": iso(generated)}
 
 
+def forget_credential_reports(spec: Any) -> dict[str, Any]:
+    """Every account's report is gone: the next GenerateCredentialReport starts a new one."""
+    if spec not in ({}, None):
+        raise ValueError("body must be {}")
+    accounts = 0
+    for account in iam_backends.values():
+        backend: IAMBackend = account[PARTITION]
+        backend.credential_report = None
+        backend.credential_report_frozen = None
+        backend.credential_report_generated_at = None
+        accounts += 1
+    return {"accounts": accounts}
+
+
 # --------------------------------------------------------------------------- WSGI
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def json_response(status: int, body: Any) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+SEEDERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "/_seed/iam": seed_iam,
+    "/_seed/credential-report": seed_credential_report,
+    "/_seed/credential-report/forget": forget_credential_reports,
+}
 
 
 def with_seed_endpoints(app: WsgiApp) -> WsgiApp:
@@ -401,8 +427,8 @@ def with_seed_endpoints(app: WsgiApp) -> WsgiApp:
             with SEED_LOCK:
                 moto_api_backend.reset()
             response = json_response(200, {"status": "ok"})
-        elif path in ("/_seed/iam", "/_seed/credential-report"):
-            seed = seed_iam if path == "/_seed/iam" else seed_credential_report
+        elif path in SEEDERS:
+            seed = SEEDERS[path]
             try:
                 spec = json.loads(request.get_data() or b"{}")
                 with SEED_LOCK:

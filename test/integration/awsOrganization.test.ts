@@ -15,7 +15,13 @@ import { collectorTimer } from '../../src/functions/timers.js';
 const awsAccessKeysTimer = collectorTimer('aws-access-keys');
 import { silentLogger } from '../../src/lib/logger.js';
 import { runCollector } from '../../src/run/runCollector.js';
-import { awsAccessKeysCollector, memoizeCredentials } from '../../src/sources/aws/accessKeysCollector.js';
+import {
+  awsAccessKeysCollector,
+  inventoryMemberAccount,
+  memoizeCredentials,
+} from '../../src/sources/aws/accessKeysCollector.js';
+import { newSourceStats } from '../../src/run/collector.js';
+import type { AccountTiming } from '../../src/sources/aws/accountTiming.js';
 import type { AccountProgress } from '../../src/sources/aws/organization.js';
 import { accountProgressIn } from '../../src/sources/aws/accountProgress.js';
 import { fileCheckpointStore } from '../../src/state/fileCheckpointStore.js';
@@ -267,6 +273,79 @@ describe('organization mode against moto Organizations', () => {
       new RegExp(`none of the 1 of ${active.length} accounts tried could be inventoried`),
     );
     assert.equal(run.runRow()?.Status, 'Failed');
+  });
+});
+
+describe('one member account on its own', () => {
+  it('is inventoried by inventoryMemberAccount alone: the unit of work a fan-out would run', async () => {
+    const [, accountId = ''] = [...expected.keys()];
+    const stats = newSourceStats();
+    const before = cloud.aws.requests.length;
+    const options = {
+      credentialsFor: () => undefined,
+      region: 'us-east-1',
+      accessKeyIdMode: 'masked' as const,
+      concurrency: 4,
+    };
+    const hub = () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' });
+    const rows: AWSIAMAccessKeysRow[] = [];
+    const context = { runId: 'one-account', startTime: new Date(), stats, log: silentLogger };
+    for await (const row of inventoryMemberAccount(
+      options,
+      memberRole,
+      hub,
+      { id: accountId, name: names.get(accountId) },
+      context,
+    )) {
+      rows.push(row);
+    }
+    const keys = expected.get(accountId) ?? [];
+    assert.equal(rows.length, keys.length, 'every key of the account, once');
+    assert.ok(rows.every((r) => r.AccountId === accountId && r.SnapshotId === 'one-account'));
+    const requests = cloud.aws.requests.slice(before);
+    assert.deepEqual(
+      requests.filter((r) => r.action === 'AssumeRole').map((r) => r.params.RoleArn),
+      [`arn:aws:iam::${accountId}:role/${memberRole}`],
+      'one session in the member role',
+    );
+    assert.equal(stats.apiCalls, requests.length, 'every call counted, AssumeRole included');
+  });
+
+  it("says where each account's time went", async () => {
+    const timings: AccountTiming[] = [];
+    const memory = memorySink();
+    const collector = awsAccessKeysCollector({
+      credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+      region: 'us-east-1',
+      accessKeyIdMode: 'masked',
+      concurrency: 4,
+      organization: {
+        memberRoleName: memberRole,
+        accounts: { include: [], exclude: [] },
+        accountConcurrency: 3,
+        budgetMs: Number.POSITIVE_INFINITY,
+        onAccount: (timing) => timings.push(timing),
+      },
+    });
+    await runCollector({ collector, sink: memory.sink, log: silentLogger });
+    const active = [...expected.keys()].filter((id) => id !== suspended);
+    assert.deepEqual(
+      timings.map((t) => t.accountId).sort(),
+      [...active].sort(),
+      'one timing per account tried',
+    );
+    const failed = timings.find((t) => t.accountId === withoutRole);
+    assert.equal(failed?.outcome, 'failed');
+    for (const timing of timings.filter((t) => t.outcome === 'inventoried')) {
+      assert.equal(timing.keys, expected.get(timing.accountId)?.length);
+      const read = timing.readAt - timing.startedAt;
+      assert.ok(
+        Math.abs(timing.credentialsMs + timing.reportMs + timing.listingMs - read) < 1,
+        "the phases add up to the account's time",
+      );
+      assert.ok(timing.reportPolls >= 1 && timing.calls > timing.reportPolls);
+      assert.ok(timing.deliveredAt !== undefined && timing.deliveredAt >= timing.readAt);
+    }
   });
 });
 

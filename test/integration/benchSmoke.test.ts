@@ -25,6 +25,23 @@ describe('benchmarks (smoke sizes)', () => {
     assert.equal(organization.sequential.keys, organization.keys, 'every account, one at a time');
     assert.equal(organization.concurrent.keys, organization.keys, 'every account, several at a time');
     assert.equal(organization.concurrent.failures, 0);
+    assert.deepEqual(
+      organization.runs.map((run) => run.accountConcurrency),
+      [...smokeSizes.orgAccountConcurrencies],
+      '1, 4 and 8 at a time, measured in the same run',
+    );
+    for (const run of organization.runs) {
+      assert.equal(run.keys, organization.keys, `${run.accountConcurrency} at a time: every key`);
+      assert.equal(run.failures, 0);
+      const parts = (Object.values(run.parts) as number[]).reduce((sum, ms) => sum + ms, 0);
+      assert.ok(
+        Math.abs(parts - run.wallMs) <= run.wallMs * 0.05 + 20,
+        `${run.accountConcurrency} at a time: the parts (${parts} ms) add up to the wall time (${run.wallMs} ms)`,
+      );
+      assert.ok(run.call.replayed > 0 && run.call.replayed < run.call.total, 'repeated reads replayed');
+      assert.ok(run.account.reportPolls >= 1);
+    }
+    assert.ok(organization.live.calls > 0 && organization.live.motoCpuMs > 0, "moto's own CPU measured");
 
     assert.equal(graph.ours.records, graph.signIns);
     assert.equal(graph.baseline.records, graph.signIns);
@@ -54,6 +71,8 @@ describe('benchmarks (smoke sizes)', () => {
 
     const markdown = renderMarkdown(results);
     assert.match(markdown, /fewer API calls/);
+    assert.match(markdown, /### Where the wall time goes/);
+    assert.match(markdown, /\| 8 \| [\d.]+ s \| [\d.]+× \|/);
     assert.match(markdown, new RegExp(`on ${results.machine.cores} cores`));
     assert.match(markdown, /\*\*Duplicates \d+\.\d% → 0\.0% of records sent\*\*/);
   });

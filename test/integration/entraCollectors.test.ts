@@ -135,7 +135,7 @@ describe('Entra collectors against the Graph emulator, Azurite and the ingestion
       );
       const rows = cloud.ingestion.accepted('EntraSignIns_CL') as unknown as EntraSignInsRow[];
       assert.ok(
-        rows.every((row) => row.SourceTenantId === tenantId && row.SignInEventType === 'interactiveUser'),
+        rows.every((row) => row.AADTenantId === tenantId && row.SignInEventType === 'interactiveUser'),
       );
     });
   });

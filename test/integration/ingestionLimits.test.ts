@@ -29,7 +29,8 @@ function hugeAudit(id: string): EntraAuditLogsRow {
     Id: id,
     Category: 'GroupManagement',
     OperationName: `Add member to group ${'\u0007'.repeat(10)}${'n'.repeat(200_000)}`,
-    OperationType: 'Add',
+    ActivityDisplayName: 'Add member to group',
+    AADOperationType: 'Add',
     Result: 'success',
     ResultReason: 'é'.repeat(70_000),
     LoggedByService: 'Core Directory',
@@ -39,7 +40,7 @@ function hugeAudit(id: string): EntraAuditLogsRow {
     },
     TargetResources: Array.from({ length: 20_000 }, (_, i) => ({ id: `member-${i}`, type: 'User' })),
     AdditionalDetails: Array.from({ length: 20_000 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(40) })),
-    SourceTenantId: 't',
+    AADTenantId: 't',
   };
 }
 

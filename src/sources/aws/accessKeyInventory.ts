@@ -50,6 +50,8 @@ export interface InventoryOptions {
    * was, which users were deleted while the run read them. Names users, never secrets or full key IDs.
    */
   readonly onWarning?: (warning: string) => void;
+  /** Told when the credential report has been read (or given up on): the listing of users starts. */
+  readonly onReportDone?: () => void;
   /**
    * The run's deadline: every call stops when it aborts (the request, the SDK's retry waits, the
    * credential report's polling), and the listing throws.
@@ -107,6 +109,7 @@ export async function* listAccessKeysWithLastUse(
       warn(`credential report unavailable, used per-key API calls instead: ${error.message}`);
     }
   }
+  options.onReportDone?.();
   const join = report && joinWith(report, options, warn);
 
   const root = report?.users.get(rootUserName);
@@ -121,7 +124,9 @@ export async function* listAccessKeysWithLastUse(
       if (signal?.aborted) throw abortError(signal);
       return keysOfUser(iam, user, join, vanished, signal);
     },
-    { concurrency: options.concurrency, backpressure: options.concurrency * 2 },
+    // As users finish, not in list order: in order, one slow user (a throttled call backing off) would
+    // hold back every result behind it, and once `backpressure` of them wait, no next user starts.
+    { concurrency: options.concurrency, backpressure: options.concurrency * 2, preserveOrder: false },
   );
   for await (const keys of perUser) yield* keys;
   if (vanished.length > 0) warn(describeVanished(vanished));

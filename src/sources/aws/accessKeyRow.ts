@@ -62,6 +62,8 @@ export function toAccessKeyRow(key: AccessKeyFacts, snapshot: Snapshot): AWSIAMA
     DataSource: key.source,
     CredentialReportTime:
       key.source === 'credential-report' ? (key.credentialReportTime?.toISOString() ?? null) : null,
+    // Filled by withOwnerTags (userTags.ts) when tags are read.
+    OwnerTag: null,
   };
 }
 

@@ -4,13 +4,29 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Pluggable } from '@smithy/types';
+import { setMaxListeners } from 'node:events';
 import { pMapIterable } from 'p-map';
-import type { Collector, CollectorContext, ReadOutcome, SourceStats } from '../../run/collector.js';
+import {
+  raceAbort,
+  type Collector,
+  type CollectorContext,
+  type ReadOutcome,
+  type SourceStats,
+} from '../../run/collector.js';
 import { describeError } from '../../lib/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
 import { abortCallsWith, listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
 import { toAccessKeyRow, type AccessKeyIdMode } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
+import { withOwnerTags } from './userTags.js';
+import {
+  describeAccountTiming,
+  newCallTally,
+  timeApiCalls,
+  wallClockMs,
+  type AccountTiming,
+  type CallTally,
+} from './accountTiming.js';
 import {
   leastRecentlyInventoriedFirst,
   listActiveAccounts,
@@ -38,6 +54,11 @@ export interface OrganizationMode {
   readonly progress?: AccountProgress;
   /** The budget's clock (tests); default Date.now. */
   readonly clock?: () => number;
+  /**
+   * Told where each account's time went once it is done with (read and delivered, failed, or cut off);
+   * every account's timing is logged too. The benchmark adds them up.
+   */
+  readonly onAccount?: (timing: AccountTiming) => void;
 }
 
 export interface AwsAccessKeysCollectorOptions {
@@ -59,6 +80,8 @@ export interface AwsAccessKeysCollectorOptions {
   readonly credentialReportMaxAgeMs?: number;
   /** Throttling is expected at scale: adaptive retry slows down instead of failing. */
   readonly maxAttempts?: number;
+  /** AWS_OWNER_TAG_KEYS: OwnerTag from ListUserTags of users with keys (userTags.ts); empty or absent: not read. */
+  readonly ownerTagKeys?: readonly string[];
 }
 
 /** One AWSIAMAccessKeys_CL row per access key, all stamped with the run's snapshot. */
@@ -69,6 +92,10 @@ export function awsAccessKeysCollector(
     name: awsAccessKeysCollectorName,
     table: 'AWSIAMAccessKeys_CL',
     read(context) {
+      // Every call in flight listens to the run's signal (its request, and abortCallsWith): with
+      // AWS_ACCOUNT_CONCURRENCY × AWS_CONCURRENCY calls at once that is far more than the 10 listeners
+      // after which Node warns of a leak. They are removed as each call ends.
+      if (context.signal) setMaxListeners(0, context.signal);
       // Every client of the run (Organizations, each member account's STS, IAM) shares one hub session.
       const provided = options.credentialsFor(context);
       const hub = provided && memoizeCredentials(provided);
@@ -120,48 +147,56 @@ async function* inventoryOrganization(
   let failed = 0;
   const notStarted: OrganizationAccount[] = [];
   const cutOff: OrganizationAccount[] = [];
+  const done = (timing: AccountTiming) => {
+    context.log.info(describeAccountTiming(timing));
+    organization.onAccount?.(timing);
+  };
   // An account's rows are gathered before they are passed on, so a failing account adds none, nor one
-  // the deadline aborts; those finished before it are still passed on (and delivered) after it.
+  // the deadline aborts; those finished before it are still passed on (and delivered) after it. Accounts
+  // are passed on as they finish, not in the order they started: in order, an account finished behind a
+  // slower one would wait for it, holding one of the `accountConcurrency` places (p-map's backpressure)
+  // so that no next account could start meanwhile.
   const perAccount = pMapIterable(
     accounts,
-    async (account) => {
+    async (account): Promise<{ rows: AWSIAMAccessKeysRow[]; timing: AccountTiming } | undefined> => {
       if (signal?.aborted || (attempted > 0 && clock() - started >= organization.budgetMs)) {
         notStarted.push(account);
-        return [];
+        return undefined;
       }
       attempted += 1;
-      const credentials = fromTemporaryCredentials({
-        params: {
-          RoleArn: `arn:${options.partition ?? 'aws'}:iam::${account.id}:role/${organization.memberRoleName}`,
-          RoleSessionName: `cim-${awsAccessKeysCollectorName}-${context.runId}`,
-          DurationSeconds: 3600,
-        },
-        masterCredentials: hub,
-        clientConfig: {
-          region: options.region,
-          retryMode: 'adaptive',
-          maxAttempts: options.maxAttempts ?? 10,
-        },
-        clientPlugins: [apiCallCountingPlugin(context.stats)],
-      });
+      const watch = startWatch(account.id);
       const rows: AWSIAMAccessKeysRow[] = [];
       try {
-        for await (const row of inventoryAccount(options, credentials, account, context)) rows.push(row);
+        const read = inventoryMemberAccount(
+          options,
+          organization.memberRoleName,
+          hub,
+          account,
+          context,
+          watch,
+        );
+        for await (const row of read) rows.push(row);
       } catch (error) {
         if (signal?.aborted) {
           cutOff.push(account);
-          return [];
+          done(finishWatch(watch, 'cut-off'));
+          return undefined;
         }
         failed += 1;
         failures.push(`account ${account.id} (${account.name ?? 'no name'}): ${describeError(error)}`);
-        return [];
+        done(finishWatch(watch, 'failed'));
+        return undefined;
       }
       inventoried.push(account.id);
-      return rows;
+      return { rows, timing: finishWatch(watch, 'inventoried') };
     },
-    { concurrency: organization.accountConcurrency },
+    { concurrency: organization.accountConcurrency, preserveOrder: false },
   );
-  for await (const rows of perAccount) yield* rows;
+  for await (const read of perAccount) {
+    if (read === undefined) continue;
+    yield* read.rows;
+    done({ ...read.timing, deliveredAt: wallClockMs() });
+  }
   if (cutOff.length > 0) failures.push(describeCutOff(cutOff, accounts, organization));
   if (notStarted.length > 0) failures.push(describeNotStarted(notStarted, accounts, organization));
   if (attempted > 0 && failed + cutOff.length === attempted) {
@@ -205,17 +240,59 @@ function describeCutOff(
   );
 }
 
+/**
+ * One member account of an organization, read on its own: a session in the account's member role from
+ * the hub's credentials (role chaining), then its access keys as rows. This is organization mode's unit
+ * of work: the loop above runs `accountConcurrency` of them at a time in one process; fanned out, one
+ * Durable Functions activity would run one (docs/SCALING.md). It needs only the hub's credentials, the
+ * account, and the run's ID, snapshot time and signal; it throws if the account cannot be read (no member
+ * role, access denied, throttled beyond retries, the deadline). `watch` is filled in as it goes.
+ */
+export async function* inventoryMemberAccount(
+  options: AwsAccessKeysCollectorOptions,
+  memberRoleName: string,
+  hub: AwsCredentialIdentityProvider | undefined,
+  account: OrganizationAccount,
+  context: CollectorContext,
+  watch: AccountWatch = startWatch(account.id),
+): AsyncGenerator<AWSIAMAccessKeysRow> {
+  const { signal } = context;
+  // Memoized (refreshed 6 min before its hour is up) and asked for at once: the account's IAM client
+  // reuses it, so there is one AssumeRole per account, and the time it takes is the account's own.
+  const credentials = memoizeCredentials(
+    fromTemporaryCredentials({
+      params: {
+        RoleArn: `arn:${options.partition ?? 'aws'}:iam::${account.id}:role/${memberRoleName}`,
+        RoleSessionName: `cim-${awsAccessKeysCollectorName}-${context.runId}`,
+        DurationSeconds: 3600,
+      },
+      masterCredentials: hub,
+      clientConfig: {
+        region: options.region,
+        retryMode: 'adaptive',
+        maxAttempts: options.maxAttempts ?? 10,
+      },
+      clientPlugins: [apiCallCountingPlugin(context.stats), abortPlugin(signal)],
+    }),
+  );
+  await raceAbort(credentials(), signal);
+  watch.credentialsDoneAt = wallClockMs();
+  yield* inventoryAccount(options, credentials, account, context, watch);
+}
+
 /** The access keys of one account; `account` is known in organization mode, looked up otherwise. */
 async function* inventoryAccount(
   options: AwsAccessKeysCollectorOptions,
   credentials: AwsCredentialIdentityProvider | undefined,
   account: OrganizationAccount | undefined,
   context: CollectorContext,
+  watch?: AccountWatch,
 ): AsyncGenerator<AWSIAMAccessKeysRow> {
   const { signal } = context;
   const iam = new IAMClient(clientConfig(options, credentials));
   countApiCalls(iam, context.stats);
   abortCallsWith(iam, signal);
+  if (watch) timeApiCalls(iam, watch.tally);
   // Organizations already named the account. Asking STS too would cost a call and, as every client
   // resolves the role-chained credentials on its own, a second AssumeRole per account.
   const sts = account === undefined ? new STSClient(clientConfig(options, credentials)) : undefined;
@@ -245,13 +322,69 @@ async function* inventoryAccount(
       reportMaxAgeMs: options.credentialReportMaxAgeMs,
       runStart: context.startTime,
       onWarning: (warning) => context.stats.warnings.push(`account ${snapshot.accountId}: ${warning}`),
+      onReportDone: () => {
+        if (watch) watch.reportDoneAt = wallClockMs();
+      },
       signal,
     });
-    for await (const key of keys) yield toAccessKeyRow(key, snapshot);
+    const rows = (async function* () {
+      for await (const key of keys) {
+        if (watch) watch.keys += 1;
+        yield toAccessKeyRow(key, snapshot);
+      }
+    })();
+    yield* withOwnerTags(rows, iam, {
+      keys: options.ownerTagKeys ?? [],
+      concurrency: options.concurrency,
+      signal,
+      onWarning: (warning) => context.stats.warnings.push(`account ${snapshot.accountId}: ${warning}`),
+    });
   } finally {
     iam.destroy();
     sts?.destroy();
   }
+}
+
+/** An account's timing as it is being read (see AccountTiming). */
+export interface AccountWatch {
+  readonly accountId: string;
+  readonly startedAt: number;
+  credentialsDoneAt: number | undefined;
+  reportDoneAt: number | undefined;
+  keys: number;
+  readonly tally: CallTally;
+}
+
+export function startWatch(accountId: string): AccountWatch {
+  return {
+    accountId,
+    startedAt: wallClockMs(),
+    credentialsDoneAt: undefined,
+    reportDoneAt: undefined,
+    keys: 0,
+    tally: newCallTally(),
+  };
+}
+
+/** The phases partition the account's time: session, then report, then users and keys. */
+function finishWatch(watch: AccountWatch, outcome: AccountTiming['outcome']): AccountTiming {
+  const readAt = wallClockMs();
+  const credentialsDoneAt = watch.credentialsDoneAt ?? readAt;
+  const reportDoneAt = watch.reportDoneAt ?? readAt;
+  return {
+    accountId: watch.accountId,
+    outcome,
+    keys: watch.keys,
+    calls: watch.tally.calls,
+    callMs: watch.tally.callMs,
+    reportPolls: watch.tally.reportPolls,
+    reportCallMs: watch.tally.reportCallMs,
+    startedAt: watch.startedAt,
+    credentialsMs: credentialsDoneAt - watch.startedAt,
+    reportMs: Math.max(0, reportDoneAt - credentialsDoneAt),
+    listingMs: Math.max(0, readAt - reportDoneAt),
+    readAt,
+  };
 }
 
 function clientConfig(
@@ -299,6 +432,11 @@ export function memoizeCredentials(
     }
     return current;
   };
+}
+
+/** Stops the AssumeRole calls of the SDK's own role-chaining provider at the run's deadline too. */
+function abortPlugin(signal: AbortSignal | undefined): Pluggable<object, object> {
+  return { applyToStack: (stack) => abortCallsWith({ middlewareStack: stack }, signal) };
 }
 
 /** Counts the AssumeRole calls of the SDK's own role-chaining provider like every other call. */

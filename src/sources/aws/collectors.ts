@@ -30,6 +30,7 @@ export const collectors = [
         accessKeyIdMode: settings.accessKeyIdMode,
         concurrency: settings.concurrency,
         credentialReportMaxAgeMs: settings.credentialReportMaxAgeMinutes * 60_000,
+        ownerTagKeys: settings.ownerTagKeys,
         // Organization progress lives with the run's state (checkpoints); without a store, ID order.
         organization: settings.organization && {
           ...settings.organization,

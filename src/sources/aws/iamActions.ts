@@ -11,6 +11,8 @@ export const collectorIamActions = [
   'iam:ListMFADevices',
   'iam:GetLoginProfile',
   'iam:ListAccountAliases',
+  // OwnerTag (AWS_OWNER_TAG_KEYS, userTags.ts): once per user with keys.
+  'iam:ListUserTags',
 ] as const;
 
 /** Called with the federated session itself; STS needs no IAM permission for these. */

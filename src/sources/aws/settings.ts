@@ -3,6 +3,7 @@ import { SettingsReader } from '../../config/parse.js';
 import type { AccessKeyIdMode } from './accessKeyRow.js';
 import type { OrganizationMode } from './accessKeysCollector.js';
 import { parseAccountFilter } from './organization.js';
+import { defaultOwnerTagKeys } from './userTags.js';
 
 export type AwsAuth =
   /** Managed identity token → STS AssumeRoleWithWebIdentity: the only mode of the deployed app. */
@@ -23,6 +24,8 @@ export interface AwsAccessKeysSettings {
    */
   readonly credentialReportMaxAgeMinutes: number;
   readonly accessKeyIdMode: AccessKeyIdMode;
+  /** Tag keys naming an IAM user's owner (AWS_OWNER_TAG_KEYS), in order; empty: tags are not read. */
+  readonly ownerTagKeys: readonly string[];
 }
 
 const expected = {
@@ -61,6 +64,7 @@ export const readAwsAccessKeysSettings: CollectorSettingsReader<AwsAccessKeysSet
     15,
   );
   const accountConcurrency = read.integer('AWS_ACCOUNT_CONCURRENCY', { min: 1, max: 32 }, 4);
+  const ownerTagKeys = readOwnerTagKeys(read);
   return {
     secrets: {
       required: federate ? ['aws-role-arn'] : [],
@@ -81,10 +85,29 @@ export const readAwsAccessKeysSettings: CollectorSettingsReader<AwsAccessKeysSet
         accountConcurrency,
         budgetMs: context.runBudgetMs,
       });
-      return { auth, organization, concurrency, credentialReportMaxAgeMinutes, accessKeyIdMode };
+      return {
+        auth,
+        organization,
+        concurrency,
+        credentialReportMaxAgeMinutes,
+        accessKeyIdMode,
+        ownerTagKeys,
+      };
     },
   };
 };
+
+/** AWS_OWNER_TAG_KEYS: tag keys (IAM's characters, up to 128 each), comma-separated, or `none`. */
+function readOwnerTagKeys(read: SettingsReader): readonly string[] {
+  const text = read.matching(
+    'AWS_OWNER_TAG_KEYS',
+    read.withDefault('AWS_OWNER_TAG_KEYS', defaultOwnerTagKeys.join(',')),
+    /^(none|[\p{L}\p{N}_.:/=+@ -]{1,128}(,[\p{L}\p{N}_.:/=+@ -]{1,128})*)$/u,
+    'tag keys naming an IAM user\'s owner, comma-separated (e.g. "email,owner"), or none to read no tags',
+  );
+  if (text === undefined || text === 'none') return text === 'none' ? [] : defaultOwnerTagKeys;
+  return text.split(',').map((key) => key.trim());
+}
 
 function readOrganizationMode(
   read: SettingsReader,

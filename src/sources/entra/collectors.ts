@@ -10,10 +10,20 @@ import {
   entraSignInsCollectorName,
   type GraphSourceOptions,
 } from './auditLogCollectors.js';
-import { readEntraSettings, readEntraSignInsSettings, type EntraSettings } from './settings.js';
+import {
+  readEntraSettings,
+  readEntraSignInsSettings,
+  readEntraUsersSettings,
+  type GraphSettings,
+} from './settings.js';
 import { signInSummarizer, type FailureCount } from './signInSummary.js';
+import { entraUsersCollector, entraUsersCollectorName } from './users.js';
+import { userCliSummary } from './userSummary.js';
 
-/** The Entra source: two windowed collectors over Microsoft Graph's audit logs. */
+/**
+ * The Entra source: two windowed collectors over Microsoft Graph's audit logs, and a daily snapshot of its
+ * users.
+ */
 export const collectors = [
   declareCollector({
     name: entraSignInsCollectorName,
@@ -45,9 +55,24 @@ export const collectors = [
     create: (settings, context) => entraAuditsCollector(graphOptions(settings, context)),
     windowPolicy: (settings) => settings.window,
   }),
+  declareCollector({
+    name: entraUsersCollectorName,
+    table: 'EntraUsers_CL',
+    kind: 'snapshot',
+    description:
+      'Entra ID users from Microsoft Graph (daily snapshot; sign-in activity needs Entra ID P1/P2)',
+    timer: {
+      functionName: 'entraUsers',
+      scheduleSetting: 'ENTRA_USERS_SCHEDULE',
+      defaultSchedule: '0 30 5 * * *',
+    },
+    readSettings: readEntraUsersSettings,
+    create: (settings, context) => entraUsersCollector(graphOptions(settings, context)),
+    summary: userCliSummary,
+  }),
 ];
 
-function graphOptions(settings: EntraSettings, context: CollectorFactoryContext): GraphSourceOptions {
+function graphOptions(settings: GraphSettings, context: CollectorFactoryContext): GraphSourceOptions {
   return {
     endpoint: settings.graphEndpoint,
     audience: settings.graphAudience,

@@ -66,6 +66,7 @@ function retried(response: PipelineResponse, attempts: number): string {
 }
 
 function remedy(status: number, code: string | undefined, path: string): string {
+  if (status === 403 && /\/users$/i.test(path)) return usersRemedy(code);
   if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant') {
     return '. Reading sign-in logs through Graph needs a Microsoft Entra ID P1 or P2 licence in the tenant; without one, disable the entra-signins collector (the audit collector works without it)';
   }
@@ -77,4 +78,17 @@ function remedy(status: number, code: string | undefined, path: string): string 
     return '. Graph limits requests per app and tenant, and this client paces itself under that limit: anything else calling Graph as this managed identity in the tenant shares it';
   }
   return '';
+}
+
+/**
+ * /users needs User.Read.All or Directory.Read.All; its signInActivity also AuditLog.Read.All and Entra ID P1/P2
+ * (https://learn.microsoft.com/en-us/graph/api/user-list?view=graph-rest-1.0). The entra-users collector reads
+ * on without signInActivity when the first page refuses it: these are what is left.
+ */
+function usersRemedy(code: string | undefined): string {
+  if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant')
+    return '. Reading signInActivity needs a Microsoft Entra ID P1 or P2 licence in the tenant';
+  if (code === 'Authentication_MSGraphPermissionMissing')
+    return '. Reading signInActivity needs the Microsoft Graph application role AuditLog.Read.All';
+  return '. The managed identity needs the Microsoft Graph application role User.Read.All or Directory.Read.All (an admin-consented app role assignment) to list users';
 }

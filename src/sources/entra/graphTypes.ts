@@ -29,12 +29,33 @@ export interface GraphSignIn {
   } | null;
   deviceDetail?: unknown;
   location?: { countryOrRegion?: string | null } | null;
-  // beta only
+  // beta only (the v1.0 signIn has none of these: learn.microsoft.com/graph/api/resources/signin)
   signInEventTypes?: string[] | null;
   servicePrincipalId?: string | null;
   servicePrincipalName?: string | null;
   homeTenantId?: string | null;
   resourceTenantId?: string | null;
+  userAgent?: string | null;
+  /** signInUserType: member, guest, unknownFutureValue. */
+  userType?: string | null;
+  /** singleFactorAuthentication or multiFactorAuthentication. */
+  authenticationRequirement?: string | null;
+  /** authenticationDetail collection: one entry per authentication step. */
+  authenticationDetails?: GraphAuthenticationDetail[] | null;
+  /** protocolType: none, oAuth2, ropc, wsFederation, saml20, deviceCode, … */
+  authenticationProtocol?: string | null;
+  /** signInAccessType: none, b2bCollaboration, b2bDirectConnect, microsoftSupport, serviceProvider, … */
+  crossTenantAccessType?: string | null;
+}
+
+/** microsoft.graph.authenticationDetail (beta). */
+export interface GraphAuthenticationDetail {
+  authenticationMethod?: string | null;
+  authenticationMethodDetail?: string | null;
+  authenticationStepDateTime?: string | null;
+  authenticationStepRequirement?: string | null;
+  authenticationStepResultDetail?: string | null;
+  succeeded?: boolean | null;
 }
 
 export interface GraphDirectoryAudit {

@@ -3,13 +3,17 @@ import type { SettingsReader } from '../../config/parse.js';
 import type { WindowPolicy } from '../../run/windowedCollector.js';
 import { signInEventTypes, type SignInEventType } from './rows.js';
 
-/** What both Entra collectors read: where Graph is, how fast to ask it, and which windows to read. */
-export interface EntraSettings {
+/** What every Entra collector reads: where Graph is and how fast to ask it (GRAPH_*). */
+export interface GraphSettings {
   readonly graphEndpoint: string;
   /** Token audience for Graph; like LogsIngestionClient's `audience`, it differs by cloud, not by host. */
   readonly graphAudience: string;
   /** Requests per interval to Graph's audit logs (Graph allows 5 per 10 s per tenant). */
   readonly pacing: { readonly limit: number; readonly intervalMs: number };
+}
+
+/** What both audit-log collectors read: Graph, and which windows to read. */
+export interface EntraSettings extends GraphSettings {
   readonly window: WindowPolicy;
 }
 
@@ -32,7 +36,17 @@ export const readEntraSignInsSettings: CollectorSettingsReader<EntraSignInsSetti
   return { secrets: { required: [], optional: [] }, complete: () => settings };
 };
 
-function entraSettings(read: SettingsReader, budgetMs: number): EntraSettings {
+/** GRAPH_* only: the users snapshot reads no window and no event types. */
+export const readEntraUsersSettings: CollectorSettingsReader<GraphSettings> = (read) => {
+  const settings = graphSettings(read);
+  return { secrets: { required: [], optional: [] }, complete: () => settings };
+};
+
+/**
+ * GRAPH_* only, with their defaults: every Entra collector reads them through this one function, so a
+ * setting has one default whichever collector asks (infra deploys it once).
+ */
+export function graphSettings(read: SettingsReader): GraphSettings {
   const endpointExpected =
     'the Microsoft Graph endpoint, e.g. https://graph.microsoft.com (national clouds differ)';
   const graphEndpoint =
@@ -50,6 +64,12 @@ function entraSettings(read: SettingsReader, budgetMs: number): EntraSettings {
       // Graph's window is 10 s; 2% more absorbs network jitter between our clock and its counter.
       intervalMs: read.integer('GRAPH_PACING_WINDOW_MS', { min: 1, max: 600_000 }, 10_200),
     },
+  };
+}
+
+function entraSettings(read: SettingsReader, budgetMs: number): EntraSettings {
+  return {
+    ...graphSettings(read),
     window: {
       overlapMs: read.integer('ENTRA_OVERLAP_MINUTES', { min: 0, max: 1440 }, 10) * minuteMs,
       lagMs: read.integer('ENTRA_LAG_MINUTES', { min: 0, max: 1440 }, 15) * minuteMs,

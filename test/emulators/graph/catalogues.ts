@@ -237,6 +237,29 @@ export const USER_AGENTS = [
   'python-requests/2.31.0',
 ] as const;
 
+// What a sign-in's userAgent looks like for a device's operating system (DEVICE_PROFILES, UNMANAGED_PROFILES).
+export const OS_USER_AGENT_TOKENS: Readonly<Record<string, string>> = {
+  Windows10: 'Windows NT 10.0; Win64; x64',
+  MacOs: 'Macintosh; Intel Mac OS X 10_15_7',
+  Linux: 'X11; Linux x86_64',
+  Ios: 'iPhone; CPU iPhone OS 17_1 like Mac OS X',
+  Android: 'Linux; Android 14; Pixel 8',
+};
+// Legacy protocols sign in with ROPC, whose sign-ins Entra logs with this user agent.
+export const ROPC_USER_AGENT = 'BAV2ROPC';
+// First-party command-line apps, the usual targets of device-code phishing.
+export const DEVICE_CODE_APPS: readonly string[] = [
+  'Microsoft Azure CLI',
+  'Microsoft Azure PowerShell',
+  'Microsoft Graph Command Line Tools',
+];
+export const MFA_METHODS = [
+  ['Mobile app notification', null],
+  ['Text message', '+X XXXXXXXX42'],
+  ['OATH verification code', null],
+  ['Passkey (Microsoft Authenticator)', null],
+] as const;
+
 export const DEVICE_PROFILES = [
   ['Windows10', 'Edge 120.0.0', 'Azure AD joined'],
   ['Windows10', 'Chrome 119.0.0', 'Hybrid Azure AD joined'],

@@ -24,6 +24,7 @@ import {
   type GraphEventKind,
   type GraphRequest,
 } from './types.js';
+import { USERS_ROUTE, UserDirectory } from './users.js';
 import { buildWorld } from './world.js';
 
 const ROUTE = /^\/(v1\.0|beta)\/auditlogs\/(signins|directoryaudits)$/i;
@@ -42,17 +43,17 @@ const AGS_DIAGNOSTIC = JSON.stringify({
 /** Records generated and written per chunk. */
 const STREAM_BATCH = 100;
 
-interface Page {
+interface Page<E = Entry> {
   /** The JSON text up to and including `"value":[`. */
   head: string;
-  entries: Entry[];
-  render: (e: Entry) => string;
+  entries: E[];
+  render: (e: E) => string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Writes the page in chunks (Transfer-Encoding: chunked, as Graph streams), honouring back-pressure. */
-async function stream(res: http.ServerResponse, page: Page): Promise<void> {
+async function stream<E>(res: http.ServerResponse, page: Page<E>): Promise<void> {
   const write = (chunk: string): Promise<void> | undefined =>
     res.write(chunk)
       ? undefined
@@ -78,7 +79,7 @@ async function stream(res: http.ServerResponse, page: Page): Promise<void> {
  * Writes the head and the first `records` records of the page, waits until they have left for the socket,
  * then destroys it: the client has a 200, its headers and a partial body that never ends.
  */
-async function streamCut(res: http.ServerResponse, page: Page, records: number): Promise<void> {
+async function streamCut<E>(res: http.ServerResponse, page: Page<E>, records: number): Promise<void> {
   const written = (chunk: string): Promise<void> =>
     new Promise((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve())));
   await written(page.head);
@@ -94,6 +95,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
   const seedKey = hashString(String(options.seed ?? 1));
   const tenantId = options.tenantId ?? stableGuid(seedKey, 'tenant', 0);
   const world = buildWorld(seedKey, tenantId);
+  const directory = new UserDirectory(world, options.users);
   const sources: Record<GraphEventKind, EventSource> = {
     signIns: new EventSource('signIns', seedKey, options.signIns, world),
     directoryAudits: new EventSource('directoryAudits', seedKey, options.audits, world),
@@ -174,13 +176,16 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         }
         throw fault;
       }
+      // GET /v1.0/users (users.ts), or an audit-log route.
+      const users = USERS_ROUTE.test(url.pathname);
       const route = ROUTE.exec(url.pathname);
-      if (!route?.[1] || !route[2]) {
+      if (!users && (!route?.[1] || !route[2])) {
         const segment = url.pathname.split('/').filter(Boolean).at(-1) ?? '';
         throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
       }
-      const version: GraphApiVersion = route[1].toLowerCase() === 'beta' ? 'beta' : 'v1.0';
-      const kind: GraphEventKind = route[2].toLowerCase() === 'signins' ? 'signIns' : 'directoryAudits';
+      const version: GraphApiVersion = route?.[1]?.toLowerCase() === 'beta' ? 'beta' : 'v1.0';
+      const kind: GraphEventKind | null =
+        route === null ? null : route[2]?.toLowerCase() === 'signins' ? 'signIns' : 'directoryAudits';
       entry.kind = kind;
 
       const check = verifyBearer(req.headers.authorization, GRAPH_RESOURCE, identity);
@@ -210,7 +215,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         throttledCount += 1;
         throw throttled;
       }
-      if (state.denyAuditLogRead) {
+      if (state.denyAuditLogRead && kind !== null) {
         throw new GraphError(
           403,
           'Authorization_RequestDenied',
@@ -224,7 +229,14 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
           "Neither tenant is B2C or tenant doesn't have premium license",
         );
       }
-      const answer = page(url, entry, kind, version);
+      const answer: Page<unknown> =
+        kind === null
+          ? (directory.page(url, endpoint, {
+              auditLogRead: !state.denyAuditLogRead,
+              premium: !state.nonPremiumTenant,
+            }) as Page<unknown>)
+          : (page(url, entry, kind, version) as Page<unknown>);
+      entry.returned = answer.entries.length;
       entry.status = 200;
       const cutAfter = faults.takeCut(url.pathname, answer.entries.length);
       res.writeHead(200, { ...baseHeaders, 'content-type': CONTENT_TYPE });
@@ -298,6 +310,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     set nonPremiumTenant(value: boolean) {
       state.nonPremiumTenant = value;
     },
+    users: directory.users,
     requests,
     get throttledCount() {
       return throttledCount;
@@ -309,10 +322,11 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     clearFaults: () => faults.clear(),
     addLateEvents(kind, events) {
       const source = sources[kind];
-      return events.map(({ at, signInEventType }) => {
+      return events.map(({ at, signInEventType, edit }) => {
         const e = source.addLate(
           at.getTime(),
           kind === 'signIns' ? (signInEventType ?? 'interactiveUser') : null,
+          kind === 'directoryAudits' ? edit : undefined,
         );
         return source.idOfEntry(e);
       });

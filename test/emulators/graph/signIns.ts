@@ -1,14 +1,19 @@
 // Sign-in records: one microsoft.graph.signIn (beta shape) from the tenant, a seeded stream and the event's id,
 // time and type. User sign-ins fail with the usual Entra codes, roam, come from managed or unmanaged devices and
-// carry Conditional Access and risk details; workload sign-ins (service principals, managed identities) have no
-// user. toV1SignIn gives the /v1.0 view of a record.
+// carry Conditional Access and risk details, their user agent, member or guest, the authentication they needed
+// and its steps; workload sign-ins (service principals, managed identities) have no user. toV1SignIn gives the
+// /v1.0 view of a record, without the beta-only properties.
 import {
   AZURE_PLACES,
   CLIENT_APPS,
+  DEVICE_CODE_APPS,
   FAILURES,
+  MFA_METHODS,
+  OS_USER_AGENT_TOKENS,
   PLACES,
   RESOURCES,
   RISK_EVENTS,
+  ROPC_USER_AGENT,
   UNMANAGED_PROFILES,
   WORKLOAD_RESOURCES,
   type Place,
@@ -16,6 +21,7 @@ import {
 import { hex4, pick, randomGuid, stableGuid, weighted, word, type Rng } from './random.js';
 import type {
   AppliedConditionalAccessPolicy,
+  AuthenticationDetail,
   BetaSignIn,
   SignIn,
   SignInDeviceDetail,
@@ -45,6 +51,104 @@ const placeLocation = (p: Place): SignInLocation => ({
   countryOrRegion: p.countryOrRegion,
   geoCoordinates: { altitude: null, latitude: p.latitude, longitude: p.longitude },
 });
+
+const LEGACY_CLIENTS: readonly (string | null)[] = ['IMAP4', 'Authenticated SMTP', 'Other clients'];
+const MFA_BY_CLAIM = 'MFA requirement satisfied by claim in the token';
+
+/** The user agent of a sign-in from this device: its browser on its OS, a native client, or a legacy protocol. */
+function userAgentOf(device: SignInDeviceDetail, clientAppUsed: string | null): string {
+  if (LEGACY_CLIENTS.includes(clientAppUsed)) return ROPC_USER_AGENT;
+  if (clientAppUsed === 'Exchange ActiveSync') return 'Apple-iPhone15C2/2102.55';
+  const system = device.operatingSystem ?? 'Windows10';
+  const os = OS_USER_AGENT_TOKENS[system] ?? 'Windows NT 10.0; Win64; x64';
+  const browser = device.browser ?? '';
+  const version = /\d+(\.\d+)*/.exec(browser)?.[0] ?? '17.1';
+  const major = version.split('.')[0] ?? version;
+  const webkit = 'AppleWebKit/537.36 (KHTML, like Gecko)';
+  if (browser.startsWith('Edge'))
+    return `Mozilla/5.0 (${os}) ${webkit} Chrome/${major}.0.0.0 Safari/537.36 Edg/${major}.0.0.0`;
+  if (browser.startsWith('Chrome Mobile'))
+    return `Mozilla/5.0 (${os}) ${webkit} Chrome/${version} Mobile Safari/537.36`;
+  if (browser.startsWith('Chrome'))
+    return `Mozilla/5.0 (${os}) ${webkit} Chrome/${major}.0.0.0 Safari/537.36`;
+  if (browser.startsWith('Firefox'))
+    return `Mozilla/5.0 (${os}; rv:${version}) Gecko/20100101 Firefox/${version}`;
+  if (browser.startsWith('Mobile Safari'))
+    return `Mozilla/5.0 (${os}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${version} Mobile/15E148 Safari/604.1`;
+  if (browser.startsWith('Safari'))
+    return `Mozilla/5.0 (${os}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${version} Safari/605.1.15`;
+  // "Rich Client …": a native app signing in through the platform's broker.
+  if (system === 'Windows10') return 'Windows-AzureAD-Authentication-Provider/1.0';
+  if (system === 'Android') return 'Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/UD1A.230803.041)';
+  return `Mozilla/5.0 (${os}) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148`;
+}
+
+/**
+ * The steps of a user's authentication (authenticationDetails): the first factor (a password, or a token's
+ * claim for non-interactive sign-ins), then MFA where it was required and got that far.
+ */
+function authenticationSteps(
+  rnd: Rng,
+  at: string,
+  interactive: boolean,
+  code: number,
+  status: SignInStatus,
+  mfaRequired: boolean,
+): AuthenticationDetail[] {
+  const step = (
+    authenticationMethod: string,
+    authenticationMethodDetail: string | null,
+    succeeded: boolean,
+    authenticationStepResultDetail: string,
+    authenticationStepRequirement: string,
+  ): AuthenticationDetail => ({
+    authenticationStepDateTime: at,
+    authenticationMethod,
+    authenticationMethodDetail,
+    succeeded,
+    authenticationStepResultDetail,
+    authenticationStepRequirement,
+  });
+  if (!interactive) {
+    const first = step(
+      'Previously satisfied',
+      null,
+      code === 0,
+      code === 0
+        ? 'First factor requirement satisfied by claim in the token'
+        : (status.failureReason ?? 'Other.'),
+      'Primary authentication',
+    );
+    return code === 0 && mfaRequired
+      ? [first, step('Previously satisfied', null, true, MFA_BY_CLAIM, 'Multifactor authentication')]
+      : [first];
+  }
+  const passwordOk = code !== 50126 && code !== 50053;
+  const steps = [
+    step(
+      'Password',
+      'Password in the cloud',
+      passwordOk,
+      code === 50126
+        ? 'Invalid username or password or Invalid on-premise username or password.'
+        : code === 50053
+          ? 'Account is locked'
+          : 'Correct password',
+      'Primary authentication',
+    ),
+  ];
+  if (!passwordOk || !mfaRequired) return steps;
+  if (status.additionalDetails === MFA_BY_CLAIM) {
+    steps.push(step('Previously satisfied', null, true, MFA_BY_CLAIM, 'Multifactor authentication'));
+    return steps;
+  }
+  const [method, detail] = pick(rnd, MFA_METHODS);
+  if (code === 0)
+    steps.push(step(method, detail, true, 'MFA successfully completed', 'Multifactor authentication'));
+  else if (code === 50074 || code === 50076)
+    steps.push(step(method, detail, false, 'MFA required in Azure AD', 'Multifactor authentication'));
+  return steps;
+}
 
 export function buildSignIn(
   world: World,
@@ -166,6 +270,15 @@ export function buildSignIn(
         ] as const)
       : 'Mobile Apps and Desktop clients';
     const homeTenantId = user.guest ? stableGuid(world.key, 'guest-tenant', 0) : world.tenantId;
+    const mfaRequired =
+      code === 50074 ||
+      code === 50076 ||
+      status.additionalDetails === MFA_BY_CLAIM ||
+      policies.some(
+        (p) => p.enforcedGrantControls.includes('Mfa') && (p.result === 'success' || p.result === 'failure'),
+      );
+    // Beta-only properties come last: their random draws follow every other field's, so adding them left the
+    // rest of each seeded record as it was.
     return {
       id,
       createdDateTime,
@@ -201,6 +314,23 @@ export function buildSignIn(
       servicePrincipalName: '',
       homeTenantId,
       resourceTenantId: world.tenantId,
+      userAgent: userAgentOf(deviceDetail, clientAppUsed),
+      userType: user.guest ? 'guest' : 'member',
+      authenticationRequirement: mfaRequired ? 'multiFactorAuthentication' : 'singleFactorAuthentication',
+      authenticationDetails: authenticationSteps(
+        rnd,
+        createdDateTime,
+        interactive,
+        code,
+        status,
+        mfaRequired,
+      ),
+      authenticationProtocol: LEGACY_CLIENTS.includes(clientAppUsed)
+        ? 'ropc'
+        : interactive && DEVICE_CODE_APPS.includes(app.displayName) && rnd() < 0.05
+          ? 'deviceCode'
+          : 'none',
+      crossTenantAccessType: user.guest ? 'b2bCollaboration' : 'none',
     };
   }
 
@@ -256,6 +386,14 @@ export function buildSignIn(
     servicePrincipalName: workload.displayName,
     homeTenantId: world.tenantId,
     resourceTenantId: world.tenantId,
+    // A workload authenticates with a client credential or a managed-identity token: no user agent, member,
+    // one factor, no steps.
+    userAgent: '',
+    userType: 'member',
+    authenticationRequirement: 'singleFactorAuthentication',
+    authenticationDetails: [],
+    authenticationProtocol: 'none',
+    crossTenantAccessType: 'none',
   };
 }
 

@@ -27,6 +27,8 @@ export interface Key {
 
 export interface Entry extends Key {
   type: SignInEventType | null;
+  /** A late audit's edit of its generated record (LateEvent.edit). */
+  edit?: (audit: DirectoryAudit) => DirectoryAudit;
 }
 
 export const compareKeys = (a: Key, b: Key): number => a.ticks - b.ticks || a.index - b.index;
@@ -137,9 +139,9 @@ export class EventSource {
     return this.count + this.late.length;
   }
 
-  addLate(atMs: number, type: SignInEventType | null): Entry {
+  addLate(atMs: number, type: SignInEventType | null, edit?: Entry['edit']): Entry {
     const ms = this.wholeSeconds ? Math.floor(atMs / 1000) * 1000 : atMs;
-    const entry: Entry = { ticks: this.ticksOfMs(ms), index: this.size(), type };
+    const entry: Entry = { ticks: this.ticksOfMs(ms), index: this.size(), type, ...(edit ? { edit } : {}) };
     // Indices grow, so the new entry goes after every late entry with the same or an earlier time.
     let lo = 0;
     let hi = this.late.length;
@@ -254,6 +256,7 @@ export class EventSource {
     if (this.kind === 'signIns') {
       return buildSignIn(this.world, rnd, guid, this.isoTime(e.ticks), e.type ?? 'interactiveUser');
     }
-    return buildAudit(this.world, rnd, guid, this.isoTime(e.ticks));
+    const audit = buildAudit(this.world, rnd, guid, this.isoTime(e.ticks));
+    return e.edit ? e.edit(audit) : audit;
   }
 }

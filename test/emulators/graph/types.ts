@@ -1,5 +1,6 @@
 // The Graph emulator's public types: the options, the emulator handle, and the resource shapes it serves.
 import type { ManagedIdentityEmulator } from '../managedIdentity.js';
+import type { DirectoryUser, UserDirectoryOptions } from './users.js';
 
 export type GraphEventKind = 'signIns' | 'directoryAudits';
 export type GraphApiVersion = 'v1.0' | 'beta';
@@ -28,6 +29,8 @@ export interface GraphEmulatorOptions {
   seed?: number | string;
   signIns?: EventSourceOptions;
   audits?: EventSourceOptions;
+  /** The directory /v1.0/users lists (see users.ts). Default: the world's 600 users. */
+  users?: UserDirectoryOptions;
   /** Home tenant of the generated users and apps. Default: derived from the seed. */
   tenantId?: string;
   /** Default { limit: 5 } per tenant, over a 10 s window divided by timeScale. */
@@ -94,13 +97,32 @@ export interface SignIn {
   appliedConditionalAccessPolicies: AppliedConditionalAccessPolicy[];
 }
 
-/** microsoft.graph.signIn as served by /beta: the v1.0 shape plus the workload-identity properties. */
+/** microsoft.graph.authenticationDetail (beta): one step of a sign-in's authentication. */
+export interface AuthenticationDetail {
+  authenticationStepDateTime: string;
+  authenticationMethod: string;
+  authenticationMethodDetail: string | null;
+  succeeded: boolean;
+  authenticationStepResultDetail: string;
+  authenticationStepRequirement: string;
+}
+
+/**
+ * microsoft.graph.signIn as served by /beta: the v1.0 shape plus the beta-only properties the collectors map
+ * (workload identities, tenants, user agent and type, authentication requirement, steps and protocol).
+ */
 export interface BetaSignIn extends SignIn {
   signInEventTypes: SignInEventType[];
   servicePrincipalId: string;
   servicePrincipalName: string | null;
   homeTenantId: string;
   resourceTenantId: string;
+  userAgent: string;
+  userType: 'member' | 'guest';
+  authenticationRequirement: 'singleFactorAuthentication' | 'multiFactorAuthentication';
+  authenticationDetails: AuthenticationDetail[];
+  authenticationProtocol: 'none' | 'ropc' | 'deviceCode';
+  crossTenantAccessType: 'none' | 'b2bCollaboration';
 }
 
 export interface AuditUserIdentity {
@@ -203,6 +225,8 @@ export interface LateEvent {
   at: Date;
   /** Sign-ins only. Default interactiveUser (visible on v1.0 too). */
   signInEventType?: SignInEventType;
+  /** Directory audits only: changes the generated record (keep its id and time), e.g. a given activity on a given user. */
+  edit?: (audit: DirectoryAudit) => DirectoryAudit;
 }
 
 export interface GraphEmulator {
@@ -210,10 +234,18 @@ export interface GraphEmulator {
   readonly endpoint: string;
   /** The sliding-window length in real milliseconds (10,000 / timeScale). */
   readonly throttleWindowMs: number;
-  /** 403 Authorization_RequestDenied on every audit-log call (no AuditLog.Read.All). Default false. */
+  /**
+   * No AuditLog.Read.All: 403 Authorization_RequestDenied on every audit-log call, and 403
+   * Authentication_MSGraphPermissionMissing on /users with signInActivity selected. Default false.
+   */
   denyAuditLogRead: boolean;
-  /** 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant on sign-ins (audits still work). Default false. */
+  /**
+   * 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant on sign-ins and on /users with signInActivity
+   * selected (audits and the rest of /users still work). Default false.
+   */
   nonPremiumTenant: boolean;
+  /** Every user /v1.0/users lists, in its order, with every property (signInActivity absent: never signed in). */
+  readonly users: readonly DirectoryUser[];
   /** Every request, in arrival order, including dropped, faulted and throttled ones. */
   readonly requests: GraphRequest[];
   /** 429 answers so far (the throttle's and injected ones). */
