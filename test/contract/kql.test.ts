@@ -2,11 +2,18 @@
 // checked by Microsoft's Kusto language service against the tables declared in infra/tables/*.json.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { collectorNames } from '../../src/app/configuredRun.js';
 import { expectedCollectorsPlaceholder, withExpectedCollectors } from '../support/deployedQueries.js';
+import {
+  Kusto,
+  listOf,
+  type GlobalState,
+  type KustoCode,
+  type KustoDiagnostic,
+  type KustoTableSymbol,
+} from '../support/kusto.js';
 import { repoRoot } from '../support/paths.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -16,65 +23,6 @@ import { repoRoot } from '../support/paths.js';
 // loads them with createRequire. Only the members used below are typed here; the package's own
 // declarations (Kusto.Language.Bridge.d.ts) would pull ~1.8 MB of global namespaces into the program.
 // ---------------------------------------------------------------------------------------------------
-
-/** System.Collections.Generic.IReadOnlyList<T> as Bridge.NET exposes it. */
-interface KustoList<T> {
-  readonly Count: number;
-  getItem(index: number): T;
-}
-interface KustoDiagnostic {
-  readonly Severity: string; // 'Error' | 'Warning' | 'Suggestion' | 'Information' | 'Hidden'
-  readonly Code: string;
-  readonly Message: string;
-  readonly Start: number;
-  readonly Length: number;
-}
-interface KustoColumnSymbol {
-  readonly Name: string;
-  readonly Type: { readonly Name: string };
-}
-interface KustoTableSymbol {
-  readonly Name: string;
-  readonly Columns: KustoList<KustoColumnSymbol>;
-}
-interface KustoCode {
-  GetDiagnostics(): KustoList<KustoDiagnostic>;
-  readonly ResultType: { readonly Columns?: KustoList<KustoColumnSymbol> } | null;
-}
-type GlobalState = { readonly __brand: 'GlobalState' };
-type DatabaseSymbol = { readonly __brand: 'DatabaseSymbol' };
-interface KustoLanguage {
-  KustoCode: {
-    Parse(text: string, globals: GlobalState): KustoCode;
-    ParseAndAnalyze(text: string, globals: GlobalState): KustoCode;
-  };
-  GlobalState: { readonly Default: GlobalState & { WithDatabase(database: DatabaseSymbol): GlobalState } };
-  Symbols: {
-    TableSymbol: {
-      /** new TableSymbol(name, "(col:type, …)", description) */
-      $ctor7: new (name: string, schema: string, description: string | null) => KustoTableSymbol;
-    };
-    DatabaseSymbol: {
-      /** new DatabaseSymbol(name, members, isOpen) */
-      $ctor1: new (name: string, members: KustoTableSymbol[], isOpen: boolean) => DatabaseSymbol;
-    };
-  };
-}
-
-function loadKusto(): KustoLanguage {
-  const require = createRequire(import.meta.url);
-  require('@kusto/language-service-next/bridge.min.js');
-  require('@kusto/language-service-next/Kusto.Language.Bridge.min.js');
-  const kusto = (globalThis as { Kusto?: { Language?: KustoLanguage } }).Kusto?.Language;
-  if (!kusto) throw new Error('@kusto/language-service-next did not define the global Kusto.Language');
-  return kusto;
-}
-
-const Kusto = loadKusto();
-
-function listOf<T>(list: KustoList<T>): T[] {
-  return Array.from({ length: list.Count }, (_, i) => list.getItem(i));
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The schema: infra/tables/*.json, the single source of truth for columns.

@@ -1,36 +1,39 @@
 // Microsoft's Kusto language service (@kusto/language-service-next), loaded as test/contract/kql.test.ts loads
 // it, with the workspace built from infra/tables/*.json: parse and semantic checks of a query, and the columns
-// of its result. For tests of generated KQL (test/unit/peopleMatching.test.ts); kql.test.ts has its own copy.
+// of its result. For tests of generated KQL (test/unit/peopleMatching.test.ts); kql.test.ts loads it from here too.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 
-interface KustoList<T> {
+/** System.Collections.Generic.IReadOnlyList<T> as Bridge.NET exposes it. */
+export interface KustoList<T> {
   readonly Count: number;
   getItem(index: number): T;
 }
-interface KustoDiagnostic {
-  readonly Severity: string;
+export interface KustoDiagnostic {
+  readonly Severity: string; // 'Error' | 'Warning' | 'Suggestion' | 'Information' | 'Hidden'
+  readonly Code: string;
   readonly Message: string;
   readonly Start: number;
   readonly Length: number;
 }
-interface KustoColumnSymbol {
+export interface KustoColumnSymbol {
   readonly Name: string;
   readonly Type: { readonly Name: string };
 }
-interface KustoTableSymbol {
+export interface KustoTableSymbol {
   readonly Name: string;
+  readonly Columns: KustoList<KustoColumnSymbol>;
 }
-interface KustoCode {
+export interface KustoCode {
   GetDiagnostics(): KustoList<KustoDiagnostic>;
   readonly ResultType: { readonly Columns?: KustoList<KustoColumnSymbol> } | null;
 }
-type GlobalState = { readonly __brand: 'GlobalState' };
-type DatabaseSymbol = { readonly __brand: 'DatabaseSymbol' };
-interface KustoLanguage {
+export type GlobalState = { readonly __brand: 'GlobalState' };
+export type DatabaseSymbol = { readonly __brand: 'DatabaseSymbol' };
+export interface KustoLanguage {
   KustoCode: {
     Parse(text: string, globals: GlobalState): KustoCode;
     ParseAndAnalyze(text: string, globals: GlobalState): KustoCode;
@@ -38,9 +41,11 @@ interface KustoLanguage {
   GlobalState: { readonly Default: GlobalState & { WithDatabase(database: DatabaseSymbol): GlobalState } };
   Symbols: {
     TableSymbol: {
+      /** new TableSymbol(name, "(col:type, …)", description) */
       $ctor7: new (name: string, schema: string, description: string | null) => KustoTableSymbol;
     };
     DatabaseSymbol: {
+      /** new DatabaseSymbol(name, members, isOpen) */
       $ctor1: new (name: string, members: KustoTableSymbol[], isOpen: boolean) => DatabaseSymbol;
     };
   };
@@ -55,8 +60,10 @@ function loadKusto(): KustoLanguage {
   return kusto;
 }
 
-const Kusto = loadKusto();
-const listOf = <T>(list: KustoList<T>): T[] => Array.from({ length: list.Count }, (_, i) => list.getItem(i));
+/** The language service, loaded once per test file. */
+export const Kusto = loadKusto();
+export const listOf = <T>(list: KustoList<T>): T[] =>
+  Array.from({ length: list.Count }, (_, i) => list.getItem(i));
 
 const kustoTypes: Readonly<Record<string, string>> = {
   string: 'string',
