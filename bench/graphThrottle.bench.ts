@@ -1,3 +1,4 @@
+import { scopesOf } from '../src/run/windowedCollector.js';
 import {
   bearerTokenAuthenticationPolicy,
   createDefaultHttpClient,
@@ -86,7 +87,10 @@ export async function benchGraphThrottle(
       // The defaults (5 per 10.2 s), on the emulator's faster clock.
       pacing: { limit: 5, intervalMs: Math.ceil(10_200 / options.timeScale) },
     });
-    const source = await collector.open({ runId: 'bench', startTime: new Date(), stats, log: silentLogger });
+    const context = { runId: 'bench', startTime: new Date(), stats, log: silentLogger };
+    const [home] = await scopesOf(collector, context);
+    if (home === undefined) throw new Error('the sign-in collector has no scope');
+    const source = await home.open();
     let records = 0;
     for await (const row of source.read({ start: from, end: to })) if (row.Id !== null) records += 1;
     return records;

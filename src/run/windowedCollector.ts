@@ -31,11 +31,51 @@ export interface EventIdentity {
   readonly timeMs: number;
 }
 
-/** A source of events with their own event time, read window by window behind a checkpoint. */
-export interface WindowedCollector<Table extends TableName = TableName> {
+/**
+ * One part of a collector's data with its own checkpoint (e.g. one Entra tenant), opened on its own: a
+ * scope that cannot be opened or read (a customer tenant that never consented) fails alone.
+ */
+export interface WindowedScope<Table extends TableName> {
+  /** How logs, warnings and errors name the scope, also before it is open: `tenant Contoso (…)`. */
+  readonly label: string;
+  open(): Promise<WindowedSource<Table>>;
+}
+
+/**
+ * A source of events with their own event time, read window by window behind a checkpoint per scope:
+ * either one scope (`open`), or several (`scopes`, e.g. one per Entra tenant).
+ */
+export type WindowedCollector<Table extends TableName = TableName> = WindowedCollectorBase<Table> &
+  (
+    | {
+        /** Opens the one scope this collector reads. */
+        open(context: CollectorContext): Promise<WindowedSource<Table>>;
+        readonly scopes?: never;
+      }
+    | {
+        /**
+         * The scopes this run reads, side by side (at most `scopeConcurrency` at once), each window by
+         * window behind its own checkpoint; one that fails fails alone.
+         */
+        scopes(context: CollectorContext): Promise<readonly WindowedScope<Table>[]>;
+        /** Scopes read at once (default 1). */
+        readonly scopeConcurrency?: number;
+        readonly open?: never;
+      }
+  );
+
+/** A collector's scopes for this run, whichever form it declares them in. */
+export async function scopesOf<Table extends TableName>(
+  collector: WindowedCollector<Table>,
+  context: CollectorContext,
+): Promise<readonly WindowedScope<Table>[]> {
+  if (collector.scopes) return collector.scopes(context);
+  return [{ label: collector.name, open: () => collector.open(context) }];
+}
+
+interface WindowedCollectorBase<Table extends TableName> {
   readonly name: string;
   readonly table: Table;
-  open(context: CollectorContext): Promise<WindowedSource<Table>>;
   /**
    * A row's Id and event time. With it, the Ids the sink accepted in the overlap before the checkpoint
    * are remembered with the checkpoint, and a later run that re-reads the overlap (for late events) skips

@@ -30,7 +30,7 @@ import type { Logger } from '../../src/lib/logger.js';
 import { maskAccessKeyId } from '../../src/lib/redact.js';
 import { CollectorRunError, type RunResult, type TimeWindow } from '../../src/run/runCollector.js';
 import { runWindowedCollector } from '../../src/run/runWindowedCollector.js';
-import type { WindowedCollector } from '../../src/run/windowedCollector.js';
+import { scopesOf, type WindowedCollector } from '../../src/run/windowedCollector.js';
 import { logsIngestionSink } from '../../src/sinks/logsIngestionSink.js';
 import type { RecordSink, SendOptions } from '../../src/sinks/sink.js';
 import { entraAuditsCollector, entraSignInsCollector } from '../../src/sources/entra/auditLogCollectors.js';
@@ -393,15 +393,20 @@ function recording<Table extends 'EntraSignIns_CL' | 'EntraAuditLogs_CL'>(
     table: collector.table,
     // The real collector's identity: the runner skips what the workspace already accepted.
     ...(collector.identify && { identify: collector.identify.bind(collector) }),
-    async open(context) {
-      const source = await collector.open(context);
-      return {
-        scope: source.scope,
-        read(window) {
-          reads.push(window);
-          return source.read(window);
+    async scopes(context) {
+      return (await scopesOf(collector, context)).map((scope) => ({
+        label: scope.label,
+        async open() {
+          const source = await scope.open();
+          return {
+            scope: source.scope,
+            read(window) {
+              reads.push(window);
+              return source.read(window);
+            },
+          };
         },
-      };
+      }));
     },
   };
 }

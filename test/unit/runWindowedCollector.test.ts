@@ -516,8 +516,11 @@ function pagedCollector(
   events: readonly SourceEvent[],
   options: { pageSize: number; pageMs: number; reads: TimeWindow[]; quiet?: boolean },
 ): WindowedCollector<'EntraAuditLogs_CL'> {
+  const { name, table, identify } = arrivingCollector(events, () => Infinity);
   return {
-    ...arrivingCollector(events, () => Infinity),
+    name,
+    table,
+    ...(identify && { identify }),
     open: () =>
       Promise.resolve({
         scope: 'tenant-1',

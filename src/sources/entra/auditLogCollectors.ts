@@ -1,21 +1,41 @@
-import type { TokenCredential } from '@azure/core-auth';
-import type { EventIdentity, WindowReadOptions, WindowedCollector } from '../../run/windowedCollector.js';
+import type { CollectorContext } from '../../run/collector.js';
+import type {
+  EventIdentity,
+  WindowReadOptions,
+  WindowedCollector,
+  WindowedScope,
+  WindowedSource,
+} from '../../run/windowedCollector.js';
 import type { TimeWindow } from '../../run/runCollector.js';
 import type { EntraAuditLogsRow, EntraSignInsRow } from '../../tables/generated.js';
-import { createGraphClient, type GraphClient, type GraphClientOptions } from './graphClient.js';
+import type { GraphClient } from './graphClient.js';
+import { graphTenants, openTenant, type GraphSourceOptions, type OpenedTenant } from './graphTenants.js';
 import type { GraphDirectoryAudit, GraphSignIn } from './graphTypes.js';
 import { toAuditRow, toSignInRow, type SignInEventType } from './rows.js';
-import { tenantOfToken } from './tenant.js';
 
 export const entraSignInsCollectorName = 'entra-signins';
 export const entraAuditsCollectorName = 'entra-audits';
 
-export interface GraphSourceOptions {
-  readonly endpoint: string;
-  readonly audience: string;
-  readonly credential: TokenCredential;
-  readonly pacing: GraphClientOptions['pacing'];
-  readonly retryOptions?: GraphClientOptions['retryOptions'];
+export type { GraphSourceOptions } from './graphTenants.js';
+
+/**
+ * One windowed scope per tenant (the home tenant, and the customer tenants listed), read side by side up to
+ * the tenant concurrency; `source` reads one opened tenant.
+ */
+function tenantScopes<Table extends 'EntraSignIns_CL' | 'EntraAuditLogs_CL'>(
+  options: GraphSourceOptions,
+  source: (tenant: OpenedTenant, context: CollectorContext) => WindowedSource<Table>,
+) {
+  return {
+    scopeConcurrency: options.tenantConcurrency ?? 1,
+    async scopes(context: CollectorContext): Promise<readonly WindowedScope<Table>[]> {
+      const tenants = await graphTenants(options, context.stats.warnings);
+      return tenants.map((tenant) => ({
+        label: tenant.label,
+        open: async () => source(await openTenant(options, tenant, context.stats), context),
+      }));
+    },
+  };
 }
 
 /** Graph's `$filter` on a time property, both bounds inclusive as the API documents them. */
@@ -82,9 +102,7 @@ export function entraSignInsCollector(
     name: entraSignInsCollectorName,
     table: 'EntraSignIns_CL',
     identify: signInIdentity,
-    async open(context) {
-      const graph = createGraphClient({ ...options, stats: context.stats });
-      const tenantId = await tenantOfToken(options.credential, graph.scope);
+    ...tenantScopes(options, ({ graph, tenantId }, context) => {
       const typeFilter = `(signInEventTypes/any(t: ${options.eventTypes.map((type) => `t eq '${type}'`).join(' or ')}))`;
       return {
         scope: tenantId,
@@ -107,7 +125,7 @@ export function entraSignInsCollector(
           );
         },
       };
-    },
+    }),
   };
 }
 
@@ -117,23 +135,19 @@ export function entraAuditsCollector(options: GraphSourceOptions): WindowedColle
     name: entraAuditsCollectorName,
     table: 'EntraAuditLogs_CL',
     identify: auditIdentity,
-    async open(context) {
-      const graph = createGraphClient({ ...options, stats: context.stats });
-      const tenantId = await tenantOfToken(options.credential, graph.scope);
-      return {
-        scope: tenantId,
-        read(window, readOptions) {
-          const path = `/v1.0/auditLogs/directoryAudits${query(timeFilter('activityDateTime', window))}`;
-          return readWindow(
-            graph,
-            path,
-            window,
-            readOptions,
-            (audit: GraphDirectoryAudit) => audit.activityDateTime,
-            (audit) => toAuditRow(audit, { tenantId, collectedAt: context.startTime }),
-          );
-        },
-      };
-    },
+    ...tenantScopes(options, ({ graph, tenantId }, context) => ({
+      scope: tenantId,
+      read(window, readOptions) {
+        const path = `/v1.0/auditLogs/directoryAudits${query(timeFilter('activityDateTime', window))}`;
+        return readWindow(
+          graph,
+          path,
+          window,
+          readOptions,
+          (audit: GraphDirectoryAudit) => audit.activityDateTime,
+          (audit) => toAuditRow(audit, { tenantId, collectedAt: context.startTime }),
+        );
+      },
+    })),
   };
 }

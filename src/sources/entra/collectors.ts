@@ -78,7 +78,10 @@ function graphOptions(settings: GraphSettings, context: CollectorFactoryContext)
     audience: settings.graphAudience,
     credential: context.credential,
     pacing: settings.pacing,
+    appPacing: settings.appPacing,
     retryOptions: context.tuning.retry,
+    multiTenant: settings.multiTenant,
+    tenantConcurrency: settings.tenantConcurrency,
   };
 }
 

@@ -42,6 +42,10 @@ export interface GraphClientOptions {
   readonly audience: string;
   readonly credential: TokenCredential;
   readonly pacing: GraphPacing;
+  /** Whose allowance `pacing` is: one pacer per tenant (Graph counts per app and tenant). Default: `home`. */
+  readonly tenantKey?: string;
+  /** The allowance across all tenants (Graph's per-app cap), shared by every tenant's requests. */
+  readonly appPacing?: GraphPacing;
   readonly stats: SourceStats;
   readonly retryOptions?: GraphRetryOptions;
 }
@@ -116,7 +120,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   });
   const attempts = new WeakMap<PipelineRequest, number>();
   const bodies = new WeakMap<PipelineResponse, unknown>();
-  pipeline.addPolicy(pacingPolicy(endpoint, options.pacing), { afterPhase: 'Retry' });
+  pipeline.addPolicy(pacingPolicy(endpoint, options), { afterPhase: 'Retry' });
   pipeline.addPolicy(countingPolicy(options.stats, attempts), { afterPhase: 'Retry' });
   pipeline.addPolicy(jsonBodyPolicy(bodies), { afterPhase: 'Retry' });
   const httpClient: HttpClient = createDefaultHttpClient();
@@ -251,23 +255,35 @@ function retryAfterMs(response: PipelineResponse): number | undefined {
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-// One pacer per Graph host and limit in this process: sign-in and audit runs on the same instance
-// share the tenant's allowance.
-const pacers = new Map<string, (send: () => Promise<PipelineResponse>) => Promise<PipelineResponse>>();
+type Pacer = (send: () => Promise<PipelineResponse>) => Promise<PipelineResponse>;
 
-function pacingPolicy(endpoint: string, pacing: GraphPacing): PipelinePolicy {
-  const key = `${endpoint}|${pacing.limit}|${pacing.intervalMs}`;
-  let paced = pacers.get(key);
-  if (!paced) {
+// One pacer per Graph host, tenant and limit in this process: sign-in and audit runs on the same instance
+// share the tenant's allowance, and every tenant's requests share the app's.
+const pacers = new Map<string, Pacer>();
+
+function pacerFor(key: string, pacing: GraphPacing): Pacer {
+  const id = `${key}|${pacing.limit}|${pacing.intervalMs}`;
+  let pacer = pacers.get(id);
+  if (!pacer) {
     // strict: no `limit + 1` requests in any interval, not just in fixed windows.
     const throttle = pThrottle({ limit: pacing.limit, interval: pacing.intervalMs, strict: true });
-    paced = throttle((send: () => Promise<PipelineResponse>) => send());
-    pacers.set(key, paced);
+    pacer = throttle((send: () => Promise<PipelineResponse>) => send());
+    pacers.set(id, pacer);
   }
-  const pace = paced;
+  return pacer;
+}
+
+function pacingPolicy(
+  endpoint: string,
+  options: Pick<GraphClientOptions, 'pacing' | 'tenantKey' | 'appPacing'>,
+): PipelinePolicy {
+  const tenantPace = pacerFor(`${endpoint}|tenant:${options.tenantKey ?? 'home'}`, options.pacing);
+  const appPace = options.appPacing && pacerFor(`${endpoint}|app`, options.appPacing);
+  // The tenant's turn first, then the app's: a tenant waiting for its own allowance holds no app slot.
+  const pace: Pacer = appPace ? (send) => tenantPace(() => appPace(send)) : tenantPace;
   return {
     name: 'graphPacing',
-    // The pacer is shared by every run of the process and takes no signal per call: an aborted request
+    // The pacers are shared by every run of the process and take no signal per call: an aborted request
     // leaves its queue at once, and is not sent when its turn comes.
     sendRequest: (request, next) => {
       const signal = request.abortSignal;

@@ -1,9 +1,10 @@
-import type { Collector, CollectorContext } from '../../run/collector.js';
+import type { Collector, CollectorContext, ReadOutcome } from '../../run/collector.js';
+import { describeError } from '../../lib/redact.js';
+import { mergeConcurrently } from '../../lib/mergeConcurrently.js';
 import type { EntraUsersRow } from '../../tables/generated.js';
-import type { GraphSourceOptions } from './auditLogCollectors.js';
-import { createGraphClient, type GraphClient, type GraphPage } from './graphClient.js';
+import type { GraphClient, GraphPage } from './graphClient.js';
 import { GraphRequestError } from './graphErrors.js';
-import { tenantOfToken } from './tenant.js';
+import { graphTenants, openTenant, type GraphSourceOptions, type GraphTenant } from './graphTenants.js';
 import { toUserRow, userSelect, type GraphUser, type UserSnapshot } from './userRows.js';
 
 export const entraUsersCollectorName = 'entra-users';
@@ -64,19 +65,53 @@ export function entraUsersCollector(options: GraphSourceOptions): Collector<'Ent
   return {
     name: entraUsersCollectorName,
     table: 'EntraUsers_CL',
-    async *read(context: CollectorContext): AsyncGenerator<EntraUsersRow, void, undefined> {
-      const graph = createGraphClient({ ...options, stats: context.stats });
-      const tenantId = await tenantOfToken(options.credential, graph.scope);
-      const { pages, signInActivityCollected } = await openListing(graph, context);
-      const snapshot: UserSnapshot = {
-        id: context.runId,
-        time: context.startTime,
-        tenantId,
-        signInActivityCollected,
-      };
-      for await (const page of pages) for (const user of page.items) yield toUserRow(user, snapshot);
+    async *read(context: CollectorContext): AsyncGenerator<EntraUsersRow, ReadOutcome, undefined> {
+      const tenants = await graphTenants(options, context.stats.warnings);
+      const [home] = tenants;
+      // One tenant: its failure is the run's, as always.
+      if (tenants.length === 1 && home !== undefined) {
+        yield* tenantUsers(options, home, context, context.stats.warnings);
+        return {};
+      }
+      // Several: each tenant's users arrive as they are read; a tenant that fails leaves the others' rows.
+      const failures: string[] = [];
+      const producers = tenants.map(
+        (tenant) =>
+          async function* (): AsyncGenerator<EntraUsersRow> {
+            const warnings: string[] = [];
+            try {
+              yield* tenantUsers(options, tenant, context, warnings);
+            } catch (error) {
+              if (context.signal?.aborted) throw error;
+              failures.push(`${tenant.label}: ${describeError(error)}`);
+            } finally {
+              context.stats.warnings.push(...warnings.map((warning) => `${tenant.label}: ${warning}`));
+            }
+          },
+      );
+      yield* mergeConcurrently(producers, options.tenantConcurrency ?? 1);
+      if (failures.length === tenants.length) throw new Error(`every tenant failed:\n${failures.join('\n')}`);
+      return { partialFailures: failures };
     },
   };
+}
+
+/** One tenant's users, every row stamped with its tenant ID and the run's snapshot. */
+async function* tenantUsers(
+  options: GraphSourceOptions,
+  tenant: GraphTenant,
+  context: CollectorContext,
+  warnings: string[],
+): AsyncGenerator<EntraUsersRow, void, undefined> {
+  const { graph, tenantId } = await openTenant(options, tenant, context.stats);
+  const { pages, signInActivityCollected } = await openListing(graph, context, warnings);
+  const snapshot: UserSnapshot = {
+    id: context.runId,
+    time: context.startTime,
+    tenantId,
+    signInActivityCollected,
+  };
+  for await (const page of pages) for (const user of page.items) yield toUserRow(user, snapshot);
 }
 
 /**
@@ -87,6 +122,7 @@ export function entraUsersCollector(options: GraphSourceOptions): Collector<'Ent
 async function openListing(
   graph: GraphClient,
   context: CollectorContext,
+  warnings: string[],
 ): Promise<{ pages: AsyncIterable<GraphPage<GraphUser>>; signInActivityCollected: boolean }> {
   const withSignIns = graph.collection<GraphUser>(usersQuery(true), { signal: context.signal });
   try {
@@ -95,7 +131,7 @@ async function openListing(
   } catch (error) {
     const warning = refusalWarning(error);
     if (warning === undefined) throw error;
-    context.stats.warnings.push(warning);
+    warnings.push(warning);
     return {
       pages: graph.collection<GraphUser>(usersQuery(false), { signal: context.signal }),
       signInActivityCollected: false,
