@@ -87,6 +87,11 @@ param deployEntraApp bool = true
 @description('Also grant the Graph app roles in this template (needs Privileged Role Administrator). Only for an identity that already exists and has no grants yet: see above, and msgraph-bicep-types issue #161 (a grant that already exists fails the deployment).')
 param grantGraphRolesInTemplate bool = false
 
+@description('Customer tenants the Entra collectors read besides this one: <tenant ID>[=<name>], comma-separated (azd env ENTRA_TENANTS). Non-empty deploys a multi-tenant app whose federated identity credential is the managed identity, and stores the list in Key Vault (entra-tenants); each customer tenant\'s admin then consents to the app (README "Several Entra tenants").')
+param entraTenants string = ''
+
+var multiTenant = !empty(entraTenants)
+
 @description('With deployEntraApp=false: the identifier URI (api://…) of the Entra app AWS trusts (the one created before, or one an administrator created); empty until there is one.')
 param awsFederationAudience string = ''
 
@@ -223,6 +228,7 @@ module keyVault 'modules/keyVault.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     deployerPrincipalId: principalId
     awsRoleArn: awsRoleArn
+    entraTenants: entraTenants
   }
 }
 
@@ -257,7 +263,7 @@ module proxyLogsDcr 'modules/proxyLogs.bicep' = if (proxyLogs) {
   dependsOn: [ingestion]
 }
 
-module entra 'modules/entra.bicep' = if (deployEntraApp || grantGraphRolesInTemplate) {
+module entra 'modules/entra.bicep' = if (deployEntraApp || grantGraphRolesInTemplate || multiTenant) {
   name: 'entra'
   scope: rg
   params: {
@@ -266,6 +272,9 @@ module entra 'modules/entra.bicep' = if (deployEntraApp || grantGraphRolesInTemp
     deployApp: deployEntraApp
     identityPrincipalId: identity.outputs.principalId
     grantGraphRoles: grantGraphRolesInTemplate
+    deployMultiTenantApp: multiTenant
+    multiTenantAppUniqueName: '${appName}-tenants-${resourceToken}${outlivingNameSuffix}'
+    multiTenantAppDisplayName: '${appName} Entra tenants (${environmentName})'
   }
 }
 
@@ -292,6 +301,7 @@ module functionApp 'modules/functionApp.bicep' = {
     logsIngestionEndpoint: ingestion.outputs.logsIngestionEndpoint
     logsIngestionDcrId: ingestion.outputs.immutableId
     awsFederationAudience: audience
+    entraMultiTenantAppId: multiTenant ? entra!.outputs.multiTenantAppId : ''
     appSettingOverrides: appSettingOverrides
   }
 }
@@ -400,6 +410,12 @@ output AWS_FEDERATION_AUDIENCE string = audience
 // The app registration this environment created (empty when it created none): the postdown hook deletes it.
 output AWS_FEDERATION_APP_ID string = deployEntraApp ? entra!.outputs.appId : ''
 output AWS_FEDERATION_APP_OBJECT_ID string = deployEntraApp ? entra!.outputs.appObjectId : ''
+@description('Client ID of the multi-tenant app that reads the customer tenants (ENTRA_TENANTS); empty without.')
+output ENTRA_MULTITENANT_APP_ID string = multiTenant ? entra!.outputs.multiTenantAppId : ''
+@description('What a customer tenant\'s admin opens to consent to the app: replace <tenant> with their tenant ID.')
+output ENTRA_ADMIN_CONSENT_URL string = multiTenant
+  ? '${environment().authentication.loginEndpoint}<tenant>/adminconsent?client_id=${entra!.outputs.multiTenantAppId}'
+  : ''
 output AWS_OIDC_PROVIDER_URL string = 'https://sts.windows.net/${tenant().tenantId}/'
 // Empty when the collector alerts notify someone; otherwise the warning the postprovision hook must print.
 output ALERT_RECEIVERS_WARNING string = alerts.outputs.receiversWarning

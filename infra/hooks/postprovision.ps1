@@ -133,6 +133,20 @@ c. Turn organization mode on, and optionally choose accounts (IDs to include, !<
 
 "@
 
+  $alertWarning = [Environment]::GetEnvironmentVariable('ALERT_RECEIVERS_WARNING')
+  if ($alertWarning) { Write-Output "Alerts: $alertWarning" }
+  # Customer tenants (ENTRA_TENANTS): each admin consents to the multi-tenant app once.
+  $consentUrl = [Environment]::GetEnvironmentVariable('ENTRA_ADMIN_CONSENT_URL')
+  $tenants = [Environment]::GetEnvironmentVariable('ENTRA_TENANTS')
+  if ($consentUrl -and $tenants) {
+    Write-Output 'Customer tenants: an admin of each (Privileged Role Administrator or Global Administrator) opens'
+    Write-Output 'its link once, granting the app AuditLog.Read.All and Directory.Read.All there:'
+    foreach ($entry in ($tenants -split '[,;\r\n]+')) {
+      $tenant = ($entry -split '=')[0].Trim()
+      if ($tenant) { Write-Output "  $($consentUrl.Replace('<tenant>', $tenant))" }
+    }
+  }
+
   $existing = [Environment]::GetEnvironmentVariable('AWS_ROLE_ARN')
   if ($existing) {
     Write-Output "AWS_ROLE_ARN is already set in this azd environment: $(Format-Argument $existing)"

@@ -141,6 +141,19 @@ c. Turn organization mode on, and optionally choose accounts (IDs to include, !<
 
 EOF
 
+if [ -n "${ALERT_RECEIVERS_WARNING:-}" ]; then
+  echo "Alerts: $ALERT_RECEIVERS_WARNING"
+fi
+# Customer tenants (ENTRA_TENANTS): each admin consents to the multi-tenant app once.
+if [ -n "${ENTRA_ADMIN_CONSENT_URL:-}" ] && [ -n "${ENTRA_TENANTS:-}" ]; then
+  echo "Customer tenants: an admin of each (Privileged Role Administrator or Global Administrator) opens"
+  echo "its link once, granting the app AuditLog.Read.All and Directory.Read.All there:"
+  printf '%s\n' "$ENTRA_TENANTS" | tr ',;' '\n\n' | while IFS= read -r entry; do
+    tenant=$(printf '%s' "${entry%%=*}" | tr -d ' \t\r')
+    [ -n "$tenant" ] || continue
+    echo "  $(printf '%s' "$ENTRA_ADMIN_CONSENT_URL" | sed "s|<tenant>|$tenant|")"
+  done
+fi
 if [ -n "${AWS_ROLE_ARN:-}" ]; then
   echo "AWS_ROLE_ARN is already set in this azd environment: $(quote "$AWS_ROLE_ARN")"
 fi

@@ -21,6 +21,15 @@ param appDisplayName string
 @description('Create the app registration and its service principal.')
 param deployApp bool = true
 
+@description('Create the multi-tenant app that reads customer tenants, with the managed identity as its federated credential.')
+param deployMultiTenantApp bool = false
+
+@description('Client-provided unique name of the multi-tenant app registration.')
+param multiTenantAppUniqueName string = ''
+
+@description('Display name of the multi-tenant app registration.')
+param multiTenantAppDisplayName string = ''
+
 @description('Principal (object) ID of the managed identity that gets the Graph app roles.')
 param identityPrincipalId string
 
@@ -63,6 +72,39 @@ resource graphRoleGrants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [
     principalId: identityPrincipalId
   }
 ]
+
+// The app customer tenants consent to. Its only credential is the managed identity: Entra accepts the identity's
+// token for the exchange audience as the app's client assertion when issuer, subject and audience match.
+// https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity
+// (GA April 2025): issuer = this tenant's v2.0 authority (identity and app must share a tenant), subject = the
+// identity's object (principal) ID, audience = api://AzureADTokenExchange (…USGov, …China in those clouds);
+// only user-assigned identities. requiredResourceAccess lists the Graph roles the admin-consent page grants.
+var tokenExchangeAudience = environment().name == 'AzureUSGovernment'
+  ? 'api://AzureADTokenExchangeUSGov'
+  : environment().name == 'AzureChinaCloud' ? 'api://AzureADTokenExchangeChina' : 'api://AzureADTokenExchange'
+
+resource multiTenantApp 'Microsoft.Graph/applications@v1.0' = if (deployMultiTenantApp) {
+  uniqueName: multiTenantAppUniqueName
+  displayName: multiTenantAppDisplayName
+  signInAudience: 'AzureADMultipleOrgs'
+  requiredResourceAccess: [
+    {
+      resourceAppId: graphAppId
+      resourceAccess: [for role in items(graphAppRoles): { id: role.value, type: 'Role' }]
+    }
+  ]
+
+  resource managedIdentityCredential 'federatedIdentityCredentials@v1.0' = {
+    name: '${multiTenantAppUniqueName}/managed-identity'
+    description: 'The function app\'s user-assigned managed identity'
+    audiences: [tokenExchangeAudience]
+    issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    subject: identityPrincipalId
+  }
+}
+
+@description('Client ID of the multi-tenant app (ENTRA_MULTITENANT_APP_ID); empty unless deployed.')
+output multiTenantAppId string = deployMultiTenantApp ? multiTenantApp!.appId : ''
 
 @description('The app\'s identifier URI: the token audience AWS trusts (AWS_FEDERATION_AUDIENCE).')
 output audience string = deployApp ? audience : ''

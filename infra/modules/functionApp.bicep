@@ -44,6 +44,9 @@ param logsIngestionDcrId string
 @description('Application ID URI of the Entra app AWS trusts (api://…).')
 param awsFederationAudience string
 
+@description('Client ID of the multi-tenant app for customer tenants (ENTRA_MULTITENANT_APP_ID); empty for the home tenant alone.')
+param entraMultiTenantAppId string = ''
+
 @description('Table holding the Entra collectors\' checkpoints.')
 param checkpointTableName string = 'checkpoints'
 
@@ -83,6 +86,7 @@ var wiring = {
   LOGS_INGESTION_ENDPOINT: logsIngestionEndpoint
   LOGS_INGESTION_DCR_ID: logsIngestionDcrId
   AWS_FEDERATION_AUDIENCE: awsFederationAudience
+  ENTRA_MULTITENANT_APP_ID: entraMultiTenantAppId
 }
 
 // Overrides may change tunables, never the wiring.

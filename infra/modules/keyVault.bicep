@@ -20,6 +20,9 @@ param deployerPrincipalId string = ''
 @secure()
 param awsRoleArn string = ''
 
+@description('Customer tenants of the Entra collectors, stored as the secret entra-tenants; empty leaves the secret alone.')
+param entraTenants string = ''
+
 @description('Days a deleted vault or secret stays recoverable (7-90). With purge protection on, a deleted vault\'s name stays taken this long.')
 @minValue(7)
 @maxValue(90)
@@ -53,6 +56,15 @@ resource awsRoleArnSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!
   name: 'aws-role-arn'
   properties: {
     value: awsRoleArn
+    contentType: 'text/plain'
+  }
+}
+
+resource entraTenantsSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(entraTenants)) {
+  parent: vault
+  name: 'entra-tenants'
+  properties: {
+    value: entraTenants
     contentType: 'text/plain'
   }
 }

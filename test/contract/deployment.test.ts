@@ -95,6 +95,7 @@ function scenario(parameters: Record<string, ArmValue>, existing: boolean): ArmS
       audience: 'api://t/app',
       appId: 'app-id',
       appObjectId: 'app-object',
+      multiTenantAppId: 'tenants-app-id',
     }),
     [`${workspaceGroup}/providers/Microsoft.Resources/deployments/ingestion`]: moduleOutputs({
       dcrName: 'dcr-cim',
@@ -382,6 +383,25 @@ describe('deployment: main.bicep compiled and evaluated', () => {
       assert.equal(module.condition, false);
       assert.equal(output(template, m.evaluator, 'AWS_FEDERATION_AUDIENCE'), 'api://t/by-admin');
       assert.equal(output(template, m.evaluator, 'AWS_FEDERATION_APP_ID'), '');
+    });
+
+    it('ENTRA_TENANTS: the multi-tenant app, its client ID in the app settings, the list in Key Vault', () => {
+      const tenants = '11111111-2222-4333-8444-555555555555=Contoso';
+      const m = modules(template, scenario({ deployEntraApp: false, entraTenants: tenants }, false));
+      assert.equal(m.module('entra').condition, true, 'the Graph module, though no AWS app is made');
+      assert.equal(m.module('entra').param('deployMultiTenantApp'), true);
+      assert.equal(m.module('entra').param('deployApp'), false);
+      assert.equal(m.module('functionApp').param('entraMultiTenantAppId'), 'tenants-app-id');
+      assert.equal(m.module('keyVault').param('entraTenants'), tenants);
+      assert.equal(output(template, m.evaluator, 'ENTRA_MULTITENANT_APP_ID'), 'tenants-app-id');
+      assert.match(
+        asText(output(template, m.evaluator, 'ENTRA_ADMIN_CONSENT_URL')),
+        /<tenant>\/adminconsent\?client_id=tenants-app-id$/,
+      );
+      // Without it: no multi-tenant app, no setting.
+      const none = modules(template, scenario({}, false));
+      assert.equal(none.module('entra').param('deployMultiTenantApp'), false);
+      assert.equal(none.module('functionApp').param('entraMultiTenantAppId'), '');
     });
 
     it('grants in the template only when asked for', () => {
@@ -956,6 +976,31 @@ for (const shell of shells) {
         cli.dispose();
       }
     });
+  });
+
+  it(`${script(shell, 'infra/hooks/postprovision')}: one admin-consent link per customer tenant, and the alert warning`, () => {
+    const cli = new FakeCli({});
+    try {
+      const result = run(shell, script(shell, 'infra/hooks/postprovision'), cli, {
+        AZURE_MANAGED_IDENTITY_PRINCIPAL_ID: 'bbbbbbbb-0000-0000-0000-000000000002',
+        CIM_GRANT_GRAPH_ROLES: 'false',
+        ENTRA_TENANTS:
+          '11111111-2222-4333-8444-555555555555=Contoso Ltd, 66666666-7777-4888-9999-aaaaaaaaaaaa',
+        ENTRA_ADMIN_CONSENT_URL: 'https://login.microsoftonline.com/<tenant>/adminconsent?client_id=app-guid',
+        ALERT_RECEIVERS_WARNING: 'no alert receivers: set ALERT_EMAIL or ALERT_ACTION_GROUP_ID',
+      });
+      assert.equal(result.status, 0, result.stdout + result.stderr);
+      const links = result.stdout.match(
+        /https:\/\/login\.microsoftonline\.com\/\S+\/adminconsent\?client_id=app-guid/g,
+      );
+      assert.deepEqual(links, [
+        'https://login.microsoftonline.com/11111111-2222-4333-8444-555555555555/adminconsent?client_id=app-guid',
+        'https://login.microsoftonline.com/66666666-7777-4888-9999-aaaaaaaaaaaa/adminconsent?client_id=app-guid',
+      ]);
+      assert.match(result.stdout, /Alerts: no alert receivers/);
+    } finally {
+      cli.dispose();
+    }
   });
 
   describe(`postprovision Entra step (${script(shell, 'infra/hooks/postprovision-entra')})`, () => {

@@ -473,6 +473,31 @@ describe('infra: resource properties the design relies on', () => {
     assert.match(entra, /'Microsoft\.Graph\/appRoleAssignedTo@v1\.0'/);
     assert.ok(entra.includes('b0afded3-3588-46d8-8b3d-9842eff778da'), 'AuditLog.Read.All');
     assert.ok(entra.includes('7ab1d382-f21e-4acd-a863-ba3e13f7da61'), 'Directory.Read.All');
+    // Customer tenants (ENTRA_TENANTS): a multi-tenant app whose one credential is the managed identity.
+    const app =
+      /resource multiTenantApp 'Microsoft\.Graph\/applications@v1\.0' = if \(deployMultiTenantApp\) \{([\s\S]*?)\n\}/.exec(
+        entra,
+      )?.[1] ?? '';
+    assert.match(app, /signInAudience:\s*'AzureADMultipleOrgs'/);
+    assert.match(app, /requiredResourceAccess:[\s\S]*resourceAppId:\s*graphAppId[\s\S]*type:\s*'Role'/);
+    assert.match(app, /resource \w+ 'federatedIdentityCredentials@v1\.0'/);
+    assert.match(
+      app,
+      /issuer:\s*'\$\{environment\(\)\.authentication\.loginEndpoint\}\$\{tenant\(\)\.tenantId\}\/v2\.0'/,
+    );
+    assert.match(app, /subject:\s*identityPrincipalId\b/);
+    assert.match(app, /audiences:\s*\[tokenExchangeAudience\]/);
+    assert.match(entra, /'api:\/\/AzureADTokenExchange'/);
+    assert.doesNotMatch(app, /passwordCredentials|keyCredentials/, 'no secret, no certificate');
+    assert.match(
+      bicep('main.bicep'),
+      /entraMultiTenantAppId:\s*multiTenant \? entra!\.outputs\.multiTenantAppId/,
+    );
+    assert.match(
+      bicep(join('modules', 'functionApp.bicep')),
+      /ENTRA_MULTITENANT_APP_ID:\s*entraMultiTenantAppId/,
+    );
+    assert.match(bicep(join('modules', 'keyVault.bicep')), /name:\s*'entra-tenants'/);
     // Only the Entra module needs the extension: everything else compiles offline.
     for (const file of bicepFiles().filter((f) => f !== entraModule)) {
       assert.doesNotMatch(bicep(file), /^extension\s/m, `${file} declares an extension`);

@@ -144,6 +144,8 @@ interface WorkbookParameter {
   multiSelect?: boolean;
   quote?: string;
   delimiter?: string;
+  /** `selectAllValue`: what "All" (value::all) expands to, e.g. `*`. */
+  typeSettings?: { selectAllValue?: string };
 }
 interface WorkbookItem {
   type: number;
@@ -237,7 +239,10 @@ function expandParameters(
       if (parameter.type === 2 && format === undefined && parameter.multiSelect === true) {
         // A multi-select drop-down expands to its selected values (its default here), each quoted and
         // delimited as the parameter says: 'a','b' for `in ({P})`.
-        const values = Array.isArray(parameter.value) ? parameter.value.map(String) : [];
+        const selected = Array.isArray(parameter.value) ? parameter.value.map(String) : [];
+        // "All" expands to the parameter's select-all value (`*`), as the workbook does.
+        const all = parameter.typeSettings?.selectAllValue;
+        const values = selected.map((value) => (value === 'value::all' && all !== undefined ? all : value));
         if (values.length === 0) throw new Error(`${whole}: no default value to expand`);
         const quote = parameter.quote ?? '';
         return values.map((value) => `${quote}${value}${quote}`).join(parameter.delimiter ?? ',');

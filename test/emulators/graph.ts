@@ -34,3 +34,4 @@ export {
   type SignIn,
   type SignInEventType,
 } from './graph/types.js';
+export { startGraphTenants, type GraphTenants } from './graph/tenants.js';

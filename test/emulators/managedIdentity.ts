@@ -31,9 +31,15 @@ export interface ManagedIdentityEmulatorOptions {
   port?: number;
 }
 
-/** Claims of an Entra ID v1.0 app-only access token for a managed identity. */
+/**
+ * Claims of an Entra ID app-only access token for a managed identity: v1.0 for resources (Graph, Key Vault,
+ * an app's API), v2.0 for the token exchange audience (api://AzureADTokenExchange), whose token is a
+ * federated credential's assertion: there `aud` is the exchange app's ID, `iss` the v2 authority, `azp` the
+ * identity's client ID (see exchangeTokenClaims).
+ */
 export interface TokenClaims {
   aud: string;
+  azp?: string;
   iss: string;
   iat: number;
   nbf: number;
@@ -46,8 +52,18 @@ export interface TokenClaims {
   sub: string;
   tid: string;
   uti: string;
-  ver: '1.0';
+  ver: '1.0' | '2.0';
 }
+
+/**
+ * The audiences of a managed identity's federated-credential tokens, and the application ID Entra puts in
+ * their `aud` (the "AAD Token Exchange Endpoint" first-party app; the public cloud's is documented, e.g.
+ * https://jannemattila.com/azure/2024/12/31/mi-access-across-tenants.html). A resource not listed here gets
+ * a v1.0 token whose aud is the resource itself.
+ */
+export const tokenExchangeAppIds: Readonly<Record<string, string>> = {
+  'api://azureadtokenexchange': 'fb60f99c-7a34-4190-8149-302f77469936',
+};
 
 export interface IssuedToken {
   resource: string;
@@ -117,6 +133,13 @@ export async function startManagedIdentityEmulator(
 
   function issue(resource: string): IssuedToken {
     const now = Math.floor(Date.now() / 1000);
+    const exchangeAppId = tokenExchangeAppIds[resource.replace(/\/+$/, '').toLowerCase()];
+    const v2 = exchangeAppId !== undefined && {
+      aud: exchangeAppId,
+      azp: clientId,
+      iss: `https://login.microsoftonline.com/${tenantId}/v2.0`,
+      ver: '2.0' as const,
+    };
     const claims: TokenClaims = {
       aud: resource,
       iss: `https://sts.windows.net/${tenantId}/`,
@@ -132,6 +155,7 @@ export async function startManagedIdentityEmulator(
       tid: tenantId,
       uti: randomBytes(16).toString('base64url'),
       ver: '1.0',
+      ...v2,
     };
     const jwtHeader = { typ: 'JWT', alg: 'RS256', kid: 'managed-identity-emulator' };
     // Not a real signature: consumers verify tokens by looking them up in this emulator (verifyBearer).

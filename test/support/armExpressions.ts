@@ -269,6 +269,12 @@ export class ArmEvaluator {
         };
       case 'tenant':
         return { tenantId: this.scenario.tenantId ?? '00000000-0000-0000-0000-00000000000a' };
+      case 'environment':
+        // The public cloud, as environment() returns it there (the properties templates read).
+        return {
+          name: 'AzureCloud',
+          authentication: { loginEndpoint: 'https://login.microsoftonline.com/' },
+        };
       case 'createobject': {
         const object: Record<string, ArmValue> = {};
         for (let k = 0; k + 1 < args.length; k += 2) object[asText(args[k])] = args[k + 1] as ArmValue;

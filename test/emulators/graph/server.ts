@@ -285,7 +285,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
   }
 
   const { server, origin } = await listenHttpsOnLoopback(handle);
-  endpoint = origin;
+  endpoint = options.publicEndpoint ?? origin;
 
   function event(kind: 'signIns', index: number): BetaSignIn;
   function event(kind: 'directoryAudits', index: number): DirectoryAudit;
@@ -297,6 +297,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
 
   return {
     endpoint,
+    origin,
     throttleWindowMs: throttle.windowMs,
     get denyAuditLogRead() {
       return state.denyAuditLogRead;

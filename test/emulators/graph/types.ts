@@ -37,6 +37,11 @@ export interface GraphEmulatorOptions {
   throttle?: { limit?: number };
   /** Divides the throttle window and so Retry-After. Default 1. */
   timeScale?: number;
+  /**
+   * The base URL clients use, when it is not this server's own: a front that routes several tenants'
+   * emulators behind one Graph host (tenants.ts). Links (@odata.nextLink) point there.
+   */
+  publicEndpoint?: string;
 }
 
 export interface SignInStatus {
@@ -232,6 +237,8 @@ export interface LateEvent {
 export interface GraphEmulator {
   /** https://localhost:<port>: the Graph base URL (requests go to `${endpoint}/v1.0/auditLogs/...`). */
   readonly endpoint: string;
+  /** Where this server itself listens: the endpoint, unless it sits behind a front (publicEndpoint). */
+  readonly origin: string;
   /** The sliding-window length in real milliseconds (10,000 / timeScale). */
   readonly throttleWindowMs: number;
   /**
