@@ -243,10 +243,77 @@ describe('Entra settings', () => {
     ['ENTRA_RETENTION_DAYS', '10000', /integer from 1 to 730/],
     ['GRAPH_REQUESTS_PER_WINDOW', 'five', /integer from 1 to 1000/],
     ['GRAPH_PACING_WINDOW_MS', '0', /integer from 1 to 600000/],
+    ['GRAPH_APP_REQUESTS_PER_WINDOW', '0', /integer from 1 to 10000/],
+    ['ENTRA_TENANT_CONCURRENCY', '64', /integer from 1 to 32/],
+    ['AZURE_AUTHORITY_HOST', 'http://login.microsoftonline.com', /must use https/],
+    [
+      'ENTRA_TOKEN_EXCHANGE_AUDIENCE',
+      'api://AzureADTokenExchange/x',
+      /api:\/\/AzureADTokenExchange \(public cloud, default\)/,
+    ],
+    ['ENTRA_MULTITENANT_APP_ID', 'my-app', /client ID \(GUID\) of the multi-tenant app/],
     ['RUN_TIME_BUDGET_MINUTES', '9999', /integer from 1 to 600/],
     ['ENTRA_SIGNINS_SCHEDULE', '*/15 * * * *', /six fields/],
     ['CHECKPOINT_TABLE', 'my-table', /Azure table name/],
   ];
+  describe('customer tenants (entra-tenants)', () => {
+    const contoso = '11111111-2222-4333-8444-555555555555';
+    const fabrikam = '66666666-7777-4888-9999-AAAAAAAAAAAA';
+    const app = '5e0c1c7a-9a3b-4d52-8f0e-2b6f1d7c4a11';
+
+    it('none listed: the home tenant alone, as before; the app-wide pacing and concurrency defaults', async () => {
+      const { collectorSettings: entra } = await loadEntra(entraEnv);
+      assert.equal(entra.multiTenant, undefined);
+      assert.equal(entra.tenantConcurrency, 4);
+      assert.deepEqual(entra.appPacing, { limit: 120, intervalMs: 10_200 });
+    });
+
+    it('lists tenants with optional names, lower-cased, with the app and the exchange audience', async () => {
+      const { collectorSettings: entra } = await loadEntra({
+        ...entraEnv,
+        ENTRA_TENANTS: `${contoso}=Contoso Ltd;\n ${fabrikam} ,`,
+        ENTRA_MULTITENANT_APP_ID: app,
+      });
+      assert.deepEqual(entra.multiTenant, {
+        appClientId: app,
+        authorityHost: 'https://login.microsoftonline.com',
+        exchangeAudience: 'api://AzureADTokenExchange',
+        tenants: [{ tenantId: contoso, displayName: 'Contoso Ltd' }, { tenantId: fabrikam.toLowerCase() }],
+      });
+    });
+
+    async function problemsWith(env: Record<string, string>) {
+      const error = await loadEntra({ ...entraEnv, ...env }).then(
+        () => assert.fail('expected a SettingsError'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof SettingsError);
+      return error.problems;
+    }
+
+    it('a tenant list without the app names ENTRA_MULTITENANT_APP_ID', async () => {
+      const [problem] = await problemsWith({ ENTRA_TENANTS: contoso });
+      assert.equal(problem?.setting, 'ENTRA_MULTITENANT_APP_ID');
+      assert.match(problem?.problem ?? '', /missing \(needed to read the 1 tenant\(s\) in entra-tenants\)/);
+    });
+
+    it('an entry that is no tenant ID, or a tenant listed twice, names entra-tenants and every fault', async () => {
+      const [problem] = await problemsWith({
+        ENTRA_TENANTS: `contoso.onmicrosoft.com, ${contoso}, ${contoso.toUpperCase()}=again`,
+        ENTRA_MULTITENANT_APP_ID: app,
+      });
+      assert.equal(problem?.setting, 'entra-tenants');
+      assert.match(
+        problem?.problem ?? '',
+        /"contoso\.onmicrosoft\.com" is not a tenant ID; .* is listed twice/,
+      );
+      assert.match(
+        problem?.expected ?? '',
+        /tenant IDs \(GUIDs\), each optionally followed by =<display name>/,
+      );
+    });
+  });
+
   it("checks the running collector's schedule only: another's bad schedule never fails it", async () => {
     const bad = { ENTRA_AUDITS_SCHEDULE: '0 0 0 32 * *', AWS_ACCESS_KEYS_SCHEDULE: 'daily' };
     const { settings } = await loadEntra({ ...entraEnv, ...bad });
