@@ -4,7 +4,7 @@
 // and a single tenant read in the same run. Graph's clock runs `timeScale` times faster, pacing likewise.
 //
 //   node scripts/with-dev-ca.mjs node --import tsx bench/graphTenants.bench.ts [--tenants 10] [--sign-ins 20000]
-// Results: bench/results/graph-tenants.{json,md}. BENCH_SMOKE=1: tiny sizes.
+// Results: bench/results/graph-tenants.{json,md}. BENCH_SMOKE=1: tiny sizes; BENCH_JSON=<file>: the figures there too.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -202,4 +202,6 @@ if (!smoke) {
   );
   writeFileSync(join(dir, 'graph-tenants.md'), markdown);
 }
+const jsonOut = process.env.BENCH_JSON;
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ tenantCount, signInsPerTenant, timeScale, runs }));
 process.stdout.write(markdown);
