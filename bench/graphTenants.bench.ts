@@ -17,7 +17,7 @@ import { entraSignInsCollector } from '../src/sources/entra/auditLogCollectors.j
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../test/support/paths.js';
-import { machine, siblingEntry } from './support.js';
+import { machine, machineCpuMs, siblingEntry } from './support.js';
 
 const smoke = process.env.BENCH_SMOKE === '1';
 const { values } = parseArgs({
@@ -75,6 +75,10 @@ interface Measured {
   readonly fractionOfCeiling: number;
   /** Most requests of all tenants inside any one window (what the app cap bounds). */
   readonly peakRequestsPerWindow: number;
+  /** CPU this process (the collector) used, as a share of one core over the wall time. */
+  readonly collectorCoreShare: number;
+  /** How busy the whole machine was meanwhile (all cores; the emulators' process and anyone else too). */
+  readonly machineBusyShare: number | undefined;
 }
 
 const noCheckpoints: CheckpointStore = {
@@ -117,6 +121,8 @@ async function measure(label: string, tenants: number, appCapPerWindow: number):
           : undefined,
     });
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const machineBefore = machineCpuMs();
     const result = await runWindowedCollector({
       collector,
       sink,
@@ -133,6 +139,12 @@ async function measure(label: string, tenants: number, appCapPerWindow: number):
       },
     });
     const wallMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const machineAfter = machineCpuMs();
+    const machineBusyShare =
+      machineBefore && machineAfter
+        ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)
+        : undefined;
     if (result.status !== 'Succeeded')
       throw new Error(`${label}: ${result.status} ${result.warnings.join('; ')}`);
     const stats = await ask<{ requestTimes: number[]; throttled: number }>({ stats: true });
@@ -156,6 +168,8 @@ async function measure(label: string, tenants: number, appCapPerWindow: number):
       ceilingRecordsPerSecond: ceiling,
       fractionOfCeiling: recordsPerSecond / ceiling,
       peakRequestsPerWindow: peak,
+      collectorCoreShare: (cpu.user + cpu.system) / 1000 / wallMs,
+      machineBusyShare,
     };
   } catch (error) {
     cloud.kill();
@@ -184,12 +198,12 @@ window through the real collector and runner (\`runWindowedCollector\`, all tena
 through the client-assertion exchange. Graph's throttle (5 requests per 10 s per tenant) and our pacing run ×${timeScale}
 faster. The ceiling is min(tenants × 5, the app cap) pages of 1,000 per window: ${n(tenantCeiling)} records/s per tenant.
 
-| run | tenants | records | requests | 429s | peak requests / window | records/s | ceiling | share of ceiling | vs one tenant |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| run | tenants | records | requests | 429s | peak requests / window | records/s | ceiling | share of ceiling | vs one tenant | collector CPU (of one core) | machine busy |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${runs
   .map(
     (r) =>
-      `| ${r.label} | ${r.tenants} | ${n(r.records)} | ${r.requests} | ${r.throttled} | ${r.peakRequestsPerWindow} | ${n(r.recordsPerSecond)} | ${n(r.ceilingRecordsPerSecond)} | ${pct(r.fractionOfCeiling)} | ${single ? `${(r.recordsPerSecond / single.recordsPerSecond).toFixed(1)}×` : ''} |`,
+      `| ${r.label} | ${r.tenants} | ${n(r.records)} | ${r.requests} | ${r.throttled} | ${r.peakRequestsPerWindow} | ${n(r.recordsPerSecond)} | ${n(r.ceilingRecordsPerSecond)} | ${pct(r.fractionOfCeiling)} | ${single ? `${(r.recordsPerSecond / single.recordsPerSecond).toFixed(1)}×` : ''} | ${pct(r.collectorCoreShare)} | ${r.machineBusyShare === undefined ? 'n/a' : pct(r.machineBusyShare)} |`,
   )
   .join('\n')}
 `;
