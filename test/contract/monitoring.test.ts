@@ -276,6 +276,17 @@ describe('item 11: Microsoft Sentinel analytics rules', () => {
     );
   });
 
+  it("every rule's query fits Sentinel's 10,000 characters, with room for what Bicep substitutes", () => {
+    // "The query length should be between 1 and 10,000 characters"
+    // (https://learn.microsoft.com/azure/sentinel/create-analytics-rules, rule query best practices).
+    // Bicep replaces a few values in them (inactiveDays: at most 4 digits more; the expected collectors'
+    // names): 200 characters are kept free for that.
+    for (const file of files) {
+      const length = readFileSync(join(infra, 'analytics', file), 'utf8').length;
+      assert.ok(length >= 1 && length <= 10_000 - 200, `${file}: ${length} characters`);
+    }
+  });
+
   it("schedules within Sentinel's limits (5 minutes to 14 days, lookback >= interval)", () => {
     const toMinutes = (duration: string) => {
       const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration);
