@@ -7,6 +7,7 @@ import { countApiCalls } from '../src/sources/aws/apiCallCounter.js';
 import { startAwsProxy } from '../test/emulators/awsProxy.js';
 import type { MotoServer } from '../test/emulators/moto.js';
 import { realisticAccount } from '../test/support/seedAccount.js';
+import { defaultOwnerTagKeys } from '../src/sources/aws/userTags.js';
 import { oldLambdaInventory } from './baseline/oldLambdaInventory.js';
 import { siblingEntry } from './support.js';
 
@@ -41,6 +42,21 @@ export interface AwsBenchResult {
   readonly ours: AwsBenchRun;
   readonly oursStaleReport: AwsStaleReportRun;
   readonly oursThrottled: AwsBenchRun & { readonly throttleRps: number };
+  readonly ownerTags: OwnerTagsCost;
+  readonly callRatio: number;
+  readonly wallTimeRatio: number;
+}
+
+/**
+ * What owner tags (AWS_OWNER_TAG_KEYS, on by default) cost: the inventory without them (`ours`) and with
+ * them, one after the other on the same account and proxy, each generating its own credential report.
+ */
+export interface OwnerTagsCost {
+  readonly tagKeys: readonly string[];
+  readonly run: AwsBenchRun;
+  /** Users with keys: one ListUserTags each. */
+  readonly usersWithKeys: number;
+  /** With tags over without: API calls, wall time. */
   readonly callRatio: number;
   readonly wallTimeRatio: number;
 }
@@ -66,7 +82,11 @@ async function timeInventory(stats: SourceStats, records: AsyncIterable<unknown>
   };
 }
 
-async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchRun> {
+async function runOurs(
+  endpoint: string,
+  concurrency: number,
+  ownerTagKeys: readonly string[] = [],
+): Promise<AwsBenchRun> {
   const previous = process.env.AWS_ENDPOINT_URL;
   process.env.AWS_ENDPOINT_URL = endpoint;
   const stats: SourceStats = newSourceStats();
@@ -76,6 +96,7 @@ async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchR
     accessKeyIdMode: 'masked',
     concurrency,
     reportWait: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
+    ownerTagKeys,
   });
   try {
     return await timeInventory(
@@ -90,7 +111,14 @@ async function runOurs(endpoint: string, concurrency: number): Promise<AwsBenchR
 
 /** The account both sides inventory: one spec, so the baseline's own moto holds the same users and keys. */
 export function benchAccount(users: number) {
-  return realisticAccount({ users, seed: 5, withKeys: 0.8 });
+  const account = realisticAccount({ users, seed: 5, withKeys: 0.8 });
+  // Three users in four name their owner (the tags cost a call per user with keys whatever they hold).
+  return {
+    ...account,
+    users: account.users.map((user, i) =>
+      i % 4 === 3 ? user : { ...user, tags: [{ key: 'owner', value: `${user.name}@example.com` }] },
+    ),
+  };
 }
 
 /** The old Lambda's pass over the account, one call at a time. Runs in its own process (awsBaselineWorker). */
@@ -147,6 +175,7 @@ export interface OursInventory {
   readonly ours: AwsBenchRun;
   readonly oursStaleReport: AwsStaleReportRun;
   readonly oursThrottled: AwsBenchRun & { readonly throttleRps: number };
+  readonly ownerTags: OwnerTagsCost;
 }
 
 /** Beyond the default CREDENTIAL_REPORT_MAX_AGE_MINUTES (15), within IAM's 4 h reuse. */
@@ -155,13 +184,15 @@ const staleReportAgeMinutes = 120;
 /**
  * Ours against one account in moto behind a latency-injecting proxy (a real IAM round trip is
  * ~40 ms): with the report it generates itself, then with one another tool left 2 h before (users it
- * shows without keys are asked too), then against a proxy that throttles.
+ * shows without keys are asked too), then against a proxy that throttles. Right after the first run, the
+ * same with owner tags read (AWS_OWNER_TAG_KEYS), so that the two differ in the tags alone.
  */
 export async function benchAwsInventory(moto: MotoServer, options: AwsBenchOptions): Promise<OursInventory> {
   await moto.reset();
   const seeded = await moto.seedIam(benchAccount(options.users));
   const keys = seeded.users.reduce((sum, user) => sum + user.keys.length, 0);
   const usersWithoutKeys = seeded.users.filter((user) => user.keys.length === 0).length;
+  const usersWithKeys = seeded.users.length - usersWithoutKeys;
 
   const slow = await startAwsProxy(moto.endpoint, { latencyMs: options.latencyMs });
   const throttling = await startAwsProxy(moto.endpoint, {
@@ -170,6 +201,9 @@ export async function benchAwsInventory(moto: MotoServer, options: AwsBenchOptio
   });
   try {
     const ours = await runOurs(slow.endpoint, options.concurrency);
+    // With tags, it generates its report too (IAM keeps one 4 h; moto forgets it on request).
+    await moto.forgetCredentialReports();
+    const withTags = await runOurs(slow.endpoint, options.concurrency, defaultOwnerTagKeys);
     await moto.seedCredentialReport({
       generatedAt: new Date(Date.now() - staleReportAgeMinutes * 60_000).toISOString(),
     });
@@ -184,6 +218,13 @@ export async function benchAwsInventory(moto: MotoServer, options: AwsBenchOptio
       ours,
       oursStaleReport: { ...stale, reportAgeMinutes: staleReportAgeMinutes, usersWithoutKeys },
       oursThrottled: { ...oursThrottled, throttleRps: options.throttleRps },
+      ownerTags: {
+        tagKeys: defaultOwnerTagKeys,
+        run: withTags,
+        usersWithKeys,
+        callRatio: withTags.apiCalls / ours.apiCalls,
+        wallTimeRatio: withTags.wallMs / ours.wallMs,
+      },
     };
   } finally {
     await slow.stop();

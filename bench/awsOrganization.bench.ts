@@ -87,6 +87,8 @@ export interface OrganizationBenchRun {
   readonly cpu: {
     /** This process: the code measured (SDK, mapping, pipeline, sink client). */
     readonly oursMs: number;
+    /** Of it, in the kernel (system time: sockets, timers). */
+    readonly oursKernelMs: number;
     readonly proxyMs: number;
     readonly motoMs: number;
     readonly ingestionMs: number;
@@ -322,6 +324,7 @@ async function runOnce(
     requests,
     cpu: {
       oursMs: cpuAfter.ours - cpuBefore.ours,
+      oursKernelMs: cpuAfter.oursKernel - cpuBefore.oursKernel,
       proxyMs: cpuAfter.proxy - cpuBefore.proxy,
       motoMs: cpuAfter.moto - cpuBefore.moto,
       ingestionMs: cpuAfter.ingestion - cpuBefore.ingestion,
@@ -335,6 +338,7 @@ async function cpuNow(pids: Harness['pids']) {
   const { user, system } = process.cpuUsage();
   return {
     ours: (user + system) / 1000,
+    oursKernel: system / 1000,
     moto: (await processCpuMs(pids.moto)) ?? 0,
     proxy: (await processCpuMs(pids.proxy)) ?? 0,
     ingestion: (await processCpuMs(pids.ingestion)) ?? 0,
@@ -435,6 +439,7 @@ function summarize(
     },
     cpu: {
       oursMs: mean(runs.map((r) => r.cpu.oursMs)),
+      oursKernelMs: mean(runs.map((r) => r.cpu.oursKernelMs)),
       proxyMs: mean(runs.map((r) => r.cpu.proxyMs)),
       motoMs: mean(runs.map((r) => r.cpu.motoMs)),
       ingestionMs: mean(runs.map((r) => r.cpu.ingestionMs)),
@@ -482,6 +487,31 @@ export function renderOrganization(org: OrganizationBenchResult): string {
     return named.sort((a, b) => b[1] - a[1]);
   };
   const [first, second] = lost(most);
+  const others = (run: OrganizationBenchRun) =>
+    run.cpu.machineBusyMs === null
+      ? null
+      : Math.max(
+          0,
+          run.cpu.machineBusyMs - run.cpu.oursMs - run.cpu.proxyMs - run.cpu.motoMs - run.cpu.ingestionMs,
+        );
+  const rest = (run: OrganizationBenchRun) => {
+    const ideal = org.sequential.wallMs / run.accountConcurrency;
+    const share = (ms: number) => pct(ms / run.wallMs);
+    const named = lost(run)
+      .filter(([, ms]) => ms / run.wallMs >= 0.005)
+      .map(([label, ms]) => `${label} ${share(ms)}`);
+    const otherCpu = others(run);
+    return (
+      `**${run.accountConcurrency} at a time**: ${sec(run.wallMs)} against the ideal ${sec(ideal)} (one at a time ÷ ${run.accountConcurrency}), ` +
+      `${run.speedup.toFixed(1)}× (${org.accounts} accounts in rounds of ${Math.min(run.accountConcurrency, org.accounts)} allow at most ${(org.accounts / rounds(run.accountConcurrency)).toFixed(1)}×). ` +
+      `Of the wall, ${share(run.parts.readingAtSoloPaceMs)} was accounts read at their one-at-a-time pace; the rest: ${named.join(', ') || 'nothing measurable'}. ` +
+      `This process's CPU was ${share(run.cpu.oursMs)} of the wall (${msec(run.cpu.oursMs / Math.max(1, run.apiCalls))} per call, ${pct(run.cpu.oursKernelMs / Math.max(1, run.cpu.oursMs))} of it in the kernel); ` +
+      `an IAM call, as the SDK saw it, took ${(run.call.sdkMs / Math.max(1, run.call.proxyMs)).toFixed(2)}× its time at the proxy` +
+      (otherCpu === null || run.cpu.machineCapacityMs === null
+        ? '.'
+        : `; processes outside this bench used ${share(otherCpu)} of the wall in CPU (${pct(otherCpu / run.cpu.machineCapacityMs)} of the machine).`)
+    );
+  };
   const liveCallRate = live.wallMs > 0 ? live.calls / (live.wallMs / 1000) : 0;
   const motoPerCall = live.calls > 0 ? live.motoCpuMs / live.calls : 0;
   return `## AWS organization
@@ -530,10 +560,21 @@ ${row('one IAM call as the SDK saw it', (r) => msec(r.call.sdkMs))}
 ${row(`one IAM call at the proxy (${org.latencyMs} ms injected + the answer)`, (r) => msec(r.call.proxyMs))}
 ${row("calls answered from the proxy's memory", (r) => `${count(r.call.replayed)} of ${count(r.call.total)}`)}
 ${row('CPU of this process (SDK, mapping, upload): time, share of the wall', (r) => `${sec(r.cpu.oursMs)}, ${pct(cpuShare(r))}`)}
-${row('CPU of this process per API call', (r) => msec(r.cpu.oursMs / Math.max(1, r.apiCalls)))}
+${row('CPU of this process per API call (of it in the kernel)', (r) => `${msec(r.cpu.oursMs / Math.max(1, r.apiCalls))} (${pct(r.cpu.oursKernelMs / Math.max(1, r.cpu.oursMs))})`)}
 ${row('CPU of the proxy / moto / ingestion emulator', (r) => `${sec(r.cpu.proxyMs)} / ${sec(r.cpu.motoMs)} / ${sec(r.cpu.ingestionMs)}`)}
 ${row(`CPU of the whole machine (${'cores × wall'}), whoever used it`, machine)}
+${row('of which processes outside this bench', (r) => {
+  const o = others(r);
+  return o === null ? 'n/a' : sec(o);
+})}
 ${row('sink: uploads, time in them', (r) => `${r.sink.batches}, ${sec(r.sink.sendMs)}`)}
+
+### Where the rest goes, in ratios of the same run
+
+${runs
+  .filter((r) => r.accountConcurrency > 1)
+  .map(rest)
+  .join('\n\n')}
 
 A call the SDK saw take longer than the proxy did waited in this process: for its CPU (signing, parsing, the
 other calls' callbacks) while the event loop was busy. Node runs our code on one thread: once this process's CPU

@@ -1,9 +1,10 @@
 // `npm run bench`: the measurements that decide whether this runs comfortably for a large
 // organisation, each beside a baseline measured in the same run. Writes bench/results/latest.json
 // and latest.md. BENCH_SMOKE=1 runs tiny sizes (the test suite does, so the benches keep working).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startManagedIdentityEmulator } from '../test/emulators/managedIdentity.js';
 import { startMoto, type MotoServer } from '../test/emulators/moto.js';
 import { repoRoot } from '../test/support/paths.js';
@@ -162,6 +163,62 @@ export async function runBenchmarks(
   }
 }
 
+/**
+ * The AWS benchmarks alone (`--only aws`): the organization, then ours against the old Lambda's baseline
+ * (its own process and moto) as in the whole suite, minus the benchmarks that ran beside the baseline.
+ */
+export async function runAwsBenchmarks(
+  sizes: BenchSizes,
+  progress: (line: string) => void = () => {},
+): Promise<Pick<BenchResults, 'aws' | 'organization'>> {
+  progress(
+    `AWS organization: ${sizes.orgAccounts} accounts × ${sizes.orgUsersPerAccount} users, ${sizes.orgAccountConcurrencies.join(', ')} at a time…`,
+  );
+  const organization = await withMoto((moto) =>
+    benchAwsOrganization(moto, {
+      accounts: sizes.orgAccounts,
+      usersPerAccount: sizes.orgUsersPerAccount,
+      latencyMs: sizes.awsLatencyMs,
+      concurrency: 8,
+      accountConcurrencies: sizes.orgAccountConcurrencies,
+      rounds: sizes.orgRounds,
+      ingestionParsesRecords: sizes.pipelineEmulatorParsesRecords,
+    }),
+  );
+  progress(`AWS inventory: ${sizes.awsUsers} users, ours and the old Lambda's (own process)…`);
+  const baseline = startOldLambdaBaseline({ users: sizes.awsUsers, latencyMs: sizes.awsLatencyMs });
+  try {
+    const ours = await withMoto((moto) =>
+      benchAwsInventory(moto, {
+        users: sizes.awsUsers,
+        latencyMs: sizes.awsLatencyMs,
+        throttleRps: sizes.awsThrottleRps,
+        concurrency: 8,
+      }),
+    );
+    progress('Waiting for the AWS baseline…');
+    return { aws: compareWithBaseline(ours, await baseline.result), organization };
+  } finally {
+    baseline.stop();
+  }
+}
+
+/**
+ * latest.md with the sections from `heading` up to `until` (a line it matches) replaced: the AWS sections
+ * (up to the next section not about AWS), or the organization's alone (up to the next section or note).
+ */
+export function spliceSections(
+  markdown: string,
+  heading: string,
+  until: RegExp,
+  replacement: string,
+): string {
+  const start = markdown.indexOf(heading);
+  const next = start < 0 ? null : until.exec(markdown.slice(start + heading.length));
+  if (start < 0 || next === null) return `${markdown.trimEnd()}\n\n${replacement}`;
+  return markdown.slice(0, start) + replacement + markdown.slice(start + heading.length + next.index);
+}
+
 async function withMoto<T>(work: (moto: MotoServer) => Promise<T>): Promise<T> {
   const moto = await startMoto();
   try {
@@ -200,17 +257,10 @@ function duplicatesRow(label: string, run: DuplicatesBenchRun): string {
   return `| ${label} | ${n(run.graphRequests)} | ${n(run.recordsSent)} | ${n(run.duplicates)} (${pct(run.duplicateFraction)}) | ${n(run.lostWithinGuarantee)} | ${n(run.lostBeyondGuarantee)} | ${state} |`;
 }
 
-export function renderMarkdown(r: BenchResults): string {
-  const { aws, organization: org, graph, pipeline, duplicates: dup } = r;
-  return `# Benchmarks
-
-Run ${r.startedAt} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}; the whole suite took
-${min(r.suiteMs)}. Every figure is set beside a baseline measured in the same run; absolute times on a shared
-machine are noise. The CPU-bound benchmarks ran first, one after the other and alone: the pipeline, the Entra
-duplicates (simulated clock) and the AWS organization; the AWS baseline then ran in its own process, against its
-own moto, while the other benchmarks (which wait on latency and throttles) went on.
-
-## AWS inventory at scale
+/** The AWS sections of latest.md: the inventory against the old Lambda, owner tags, the organization. */
+export function renderAws(r: Pick<BenchResults, 'aws' | 'organization'>): string {
+  const { aws, organization: org } = r;
+  return `## AWS inventory at scale
 
 ${n(aws.users)} IAM users, ${n(aws.keys)} access keys, in moto behind a proxy adding ${aws.latencyMs} ms per call.
 The baseline's calls took ${(aws.baseline.wallMs / aws.baseline.apiCalls).toFixed(1)} ms on average, ${aws.latencyMs} ms of it injected.
@@ -219,13 +269,32 @@ The baseline's calls took ${(aws.baseline.wallMs / aws.baseline.apiCalls).toFixe
 |---|---|---|---|---|---|
 | baseline: old Lambda (sequential ListUsers → ListAccessKeys → GetAccessKeyLastUsed) | ${n(aws.baseline.apiCalls)} | ${s(aws.baseline.wallMs)} | ${n(aws.baseline.keys)} | ${aws.baseline.throttled} | ${aws.baseline.failed ?? 'no'} |
 | ours: credential report + ListAccessKeys, 8 at a time | ${n(aws.ours.apiCalls)} | ${s(aws.ours.wallMs)} | ${n(aws.ours.keys)} | ${aws.ours.throttled} | ${aws.ours.failed ?? 'no'} |
+| ours with owner tags (AWS_OWNER_TAG_KEYS=${aws.ownerTags.tagKeys.join(',')}): one ListUserTags per user with keys (${n(aws.ownerTags.usersWithKeys)}) | ${n(aws.ownerTags.run.apiCalls)} | ${s(aws.ownerTags.run.wallMs)} | ${n(aws.ownerTags.run.keys)} | ${aws.ownerTags.run.throttled} | ${aws.ownerTags.run.failed ?? 'no'} |
 | ours, given a report another tool left ${aws.oursStaleReport.reportAgeMinutes} min before (> CREDENTIAL_REPORT_MAX_AGE_MINUTES): its ${n(aws.oursStaleReport.usersWithoutKeys)} users without keys asked too | ${n(aws.oursStaleReport.apiCalls)} | ${s(aws.oursStaleReport.wallMs)} | ${n(aws.oursStaleReport.keys)} | ${aws.oursStaleReport.throttled} | ${aws.oursStaleReport.failed ?? 'no'} |
 | ours, IAM throttling above ${aws.oursThrottled.throttleRps} requests/s | ${n(aws.oursThrottled.apiCalls)} | ${s(aws.oursThrottled.wallMs)} | ${n(aws.oursThrottled.keys)} | ${aws.oursThrottled.throttled} | ${aws.oursThrottled.failed ?? 'no'} |
 
 **${aws.callRatio.toFixed(1)}× fewer API calls, ${aws.wallTimeRatio.toFixed(1)}× less wall time** (targets: 2× and 10×).
 
+**Owner tags cost ${aws.ownerTags.callRatio.toFixed(2)}× the API calls and ${aws.ownerTags.wallTimeRatio.toFixed(2)}× the wall time** of the inventory
+without them (${n(aws.ownerTags.run.apiCalls)} calls in ${s(aws.ownerTags.run.wallMs)} against ${n(aws.ours.apiCalls)} in ${s(aws.ours.wallMs)}, one right after the other, each generating its
+credential report). The tags are read \`AWS_CONCURRENCY\` users at a time while the keys of the next users are listed,
+so their calls ${aws.ownerTags.wallTimeRatio < aws.ownerTags.callRatio ? 'partly overlap' : 'do not overlap'} the listing's.
+
 ${renderOrganization(org)}
-## Graph collection against the throttle
+`;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const { graph, pipeline, duplicates: dup } = r;
+  return `# Benchmarks
+
+Run ${r.startedAt} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}; the whole suite took
+${min(r.suiteMs)}. Every figure is set beside a baseline measured in the same run; absolute times on a shared
+machine are noise. The CPU-bound benchmarks ran first, one after the other and alone: the pipeline, the Entra
+duplicates (simulated clock) and the AWS organization; the AWS baseline then ran in its own process, against its
+own moto, while the other benchmarks (which wait on latency and throttles) went on.
+
+${renderAws(r)}## Graph collection against the throttle
 
 ${n(graph.signIns)} sign-ins in one window; Graph allows 5 requests per 10 s (the emulator's clock runs ×${graph.timeScale}),
 so the ceiling is ${n(graph.ceilingRecordsPerSecond)} records/s.
@@ -285,16 +354,68 @@ ${duplicatesRow(`ours with a ${dup.rememberedLongOverlap.overlapMinutes / 60} h 
 `;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const smoke = process.env.BENCH_SMOKE === '1';
-  const results = await runBenchmarks(smoke ? smokeSizes : fullSizes, (line) =>
-    process.stderr.write(`${line}\n`),
-  );
+/**
+ * `--only aws`: the AWS benchmarks alone; `--only aws-organization`: the organization's alone. Their
+ * sections of latest.{json,md} are replaced, the others kept.
+ */
+async function writeAwsOnly(smoke: boolean, only: 'aws' | 'aws-organization'): Promise<void> {
+  const sizes = smoke ? smokeSizes : fullSizes;
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
   const dir = join(repoRoot, 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const name = smoke ? 'smoke' : 'latest';
-  await writeFile(join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  const markdown = renderMarkdown(results);
-  await writeFile(join(dir, `${name}.md`), markdown);
-  process.stdout.write(markdown);
+  const jsonPath = join(dir, `${name}.json`);
+  const mdPath = join(dir, `${name}.md`);
+  const at = () => new Date().toISOString();
+  let results: Record<string, unknown>;
+  let splice: (markdown: string) => string;
+  let shown: string;
+  if (only === 'aws') {
+    const aws = await runAwsBenchmarks(sizes, progress);
+    results = { ...aws, awsRunAt: at() };
+    shown = `${renderAws(aws)}\n_The AWS sections were rerun alone (\`--only aws\`) ${at()}._\n\n`;
+    splice = (markdown) => spliceSections(markdown, '## AWS inventory at scale', /^## (?!AWS)/m, shown);
+  } else {
+    progress(`AWS organization: ${sizes.orgAccounts} accounts × ${sizes.orgUsersPerAccount} users…`);
+    const organization = await withMoto((moto) =>
+      benchAwsOrganization(moto, {
+        accounts: sizes.orgAccounts,
+        usersPerAccount: sizes.orgUsersPerAccount,
+        latencyMs: sizes.awsLatencyMs,
+        concurrency: 8,
+        accountConcurrencies: sizes.orgAccountConcurrencies,
+        rounds: sizes.orgRounds,
+        ingestionParsesRecords: sizes.pipelineEmulatorParsesRecords,
+      }),
+    );
+    results = { organization, awsOrganizationRunAt: at() };
+    shown = `${renderOrganization(organization)}\n_The organization section was rerun alone (\`--only aws-organization\`) ${at()}._\n\n`;
+    splice = (markdown) =>
+      spliceSections(markdown, '## AWS organization', /^(## |_The AWS sections)/m, shown);
+  }
+  const previous = JSON.parse(await readFile(jsonPath, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+  await writeFile(jsonPath, `${JSON.stringify({ ...previous, ...results }, null, 2)}\n`);
+  await writeFile(mdPath, splice(await readFile(mdPath, 'utf8').catch(() => '')));
+  process.stdout.write(shown);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const smoke = process.env.BENCH_SMOKE === '1';
+  const { values } = parseArgs({ options: { only: { type: 'string' } } });
+  const { only } = values;
+  if (only !== undefined && only !== 'aws' && only !== 'aws-organization')
+    throw new Error('--only takes: aws, aws-organization');
+  if (only !== undefined) await writeAwsOnly(smoke, only);
+  else {
+    const results = await runBenchmarks(smoke ? smokeSizes : fullSizes, (line) =>
+      process.stderr.write(`${line}\n`),
+    );
+    const dir = join(repoRoot, 'bench', 'results');
+    await mkdir(dir, { recursive: true });
+    const name = smoke ? 'smoke' : 'latest';
+    await writeFile(join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    const markdown = renderMarkdown(results);
+    await writeFile(join(dir, `${name}.md`), markdown);
+    process.stdout.write(markdown);
+  }
 }

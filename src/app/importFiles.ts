@@ -4,6 +4,8 @@
 // Monitor Agent's DCR runs, so an import and the agent store the same rows. The transform also runs
 // here (src/lib/kql): a dry run writes the rows the workspace would store, and every run counts the
 // lines the transform could not parse (kept with their flag, never dropped) and feeds the summary.
+// A run that sends its lines computes locally only the columns it uses (the parse-error flag, and
+// those the caller's `onRows` reads when it says which: `rowColumns`), on every line all the same.
 //
 // Files are streamed (plain or gzip, by content), line by line with Node's readline, in batches, with a
 // few uploads in flight: memory stays flat however big the file.
@@ -70,8 +72,18 @@ export interface ImportOptions {
   readonly log: Logger;
   /** Dry run: write the parsed rows as NDJSON here instead of sending the lines. */
   readonly dryRunDirectory?: string;
-  /** The parsed rows of each batch, as it is sent (the summary). */
+  /**
+   * The parsed rows, every one once, in order (the summary): a dry run's with each batch as it is
+   * written, an import's a few hundred at a time as they are parsed — so they are not held while the
+   * batch's lines upload.
+   */
   readonly onRows?: (rows: readonly TableRows[TableName][]) => void;
+  /**
+   * The columns `onRows` reads (default: all). A run that sends its lines — not a dry run, whose
+   * rows are written whole — then computes only these and the parse-error column, and the rows
+   * `onRows` gets have only these: the transform is most of an import's time, the summary reads few.
+   */
+  readonly rowColumns?: readonly string[];
   readonly onProgress?: (progress: ImportProgress) => void;
   readonly tuning?: {
     /** Benches: a credential in place of the environment's (DefaultAzureCredential). */
@@ -130,6 +142,16 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
     throw new ImportError(`the transform of ${table} outputs unknown columns: ${extra.join(', ')}`);
 
   const dryRun = options.dryRunDirectory !== undefined;
+  const unknownColumns = (options.rowColumns ?? []).filter((column) => !columns.has(column));
+  if (unknownColumns.length > 0)
+    throw new ImportError(`${table} has no columns ${unknownColumns.join(', ')} (rowColumns)`);
+  // What this run reads of each row: a dry run writes them whole.
+  const local =
+    dryRun || (options.onRows !== undefined && options.rowColumns === undefined)
+      ? transform
+      : transform.select([
+          ...new Set([importer.parseErrorColumn, ...(options.onRows ? (options.rowColumns ?? []) : [])]),
+        ]);
   const { settings, credential } = await loadSettings({
     env: options.env,
     host: 'cli',
@@ -151,6 +173,7 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
 
   // About 2,000 lines of 250 bytes make a request of half the 1 MB limit; four in flight keep the
   // pipe full while what is held in memory stays small (a batch's records, and in a dry run its rows).
+  const rowGroup = 256;
   const batchLines = options.tuning?.batchLines ?? 2000;
   const maxInFlight = options.tuning?.maxInFlight ?? 4;
   const readAt = new Date();
@@ -162,7 +185,7 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   const inFlight: Promise<void>[] = [];
 
   async function send(records: StreamRows[TableName][], rows: TableRows[TableName][]): Promise<void> {
-    options.onRows?.(rows);
+    if (rows.length > 0) options.onRows?.(rows);
     const count = records.length;
     const upload = (
       ingestion === undefined ? files.send(table, rows) : ingestion.sendStream(table, records)
@@ -208,10 +231,15 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
         if (fitted.cut) cutLines += 1;
         const record = importer.record(fitted.line, { file, readAt });
         // The transform's output is the table's row (its output columns are checked above).
-        const output = transform.apply(record as unknown as KqlRecord);
+        const output = local.apply(record as unknown as KqlRecord);
         if (output?.[importer.parseErrorColumn] === true) parseErrors += 1;
         records.push(record);
-        if (output !== null) rows.push(output as unknown as TableRows[TableName]);
+        if (output !== null && (dryRun || options.onRows !== undefined))
+          rows.push(output as unknown as TableRows[TableName]);
+        if (!dryRun && rows.length >= rowGroup) {
+          options.onRows?.(rows);
+          rows = [];
+        }
         if (records.length >= batchLines) {
           await send(records, rows);
           records = [];

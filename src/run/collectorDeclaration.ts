@@ -36,6 +36,11 @@ export interface CollectorFactoryContext {
 export interface CollectorSummary<Table extends TableName> {
   add(rows: readonly TableRows[Table][]): void;
   /**
+   * The only columns `add` reads, when it reads few: an import then computes just these (and the
+   * parse-error flag) for the rows it passes on. Default: every column.
+   */
+  readonly columns?: readonly string[];
+  /**
    * Lines after the run's figures (before its warnings), then lines after the warnings. Lists show the
    * worst few of each kind unless `all`.
    */

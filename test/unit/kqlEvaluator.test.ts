@@ -181,6 +181,31 @@ describe('KQL evaluator: documented semantics', () => {
     assert.deepEqual(transform.outputColumns, ['A', 'B', 'C']);
   });
 
+  it('datetimes are written as toISOString() writes them, whatever the milliseconds and the year', () => {
+    for (const ms of [
+      0, 1, 9, 10, 99, 100, 999, 1000, 1_700_000_000_001, 1_700_000_000_999, -1, -999, -1001,
+      -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001,
+    ])
+      assert.equal(
+        value(`datetime(1970-01-01) + N * 1ms`, { N: ms }),
+        new Date(ms).toISOString(),
+        String(ms),
+      );
+  });
+
+  it('select(): the chosen columns as apply() has them; what none of them needs is not evaluated', () => {
+    const transform = compileTransform(
+      "source | extend A = strcat(RawData, '!'), Bad = RawData < 'b' | project A, Bad, Len = strlen(A)",
+      { inputColumns: input },
+    );
+    const record = { TimeGenerated: '2026-01-01T00:00:00Z', RawData: 'a' };
+    assert.throws(() => transform.apply(record), KqlEvaluationError);
+    const selected = transform.select(['Len', 'A']);
+    assert.deepEqual(selected.outputColumns, ['Len', 'A']);
+    assert.deepEqual(selected.apply(record), { Len: 2, A: 'a!' });
+    assert.throws(() => transform.select(['Nope']), /not output columns: Nope/);
+  });
+
   it('strings: escapes in quoted literals, doubled quotes in verbatim ones', () => {
     assert.equal(value("'a\\\\b'"), 'a\\b');
     assert.equal(value("@'it''s'"), "it's");

@@ -10,6 +10,7 @@ import { compileTransform } from '../../src/lib/kql/evaluate.js';
 import { withTransformParameters } from '../../src/lib/kql/parameters.js';
 import { fitLine } from '../../src/lib/longLines.js';
 import { maxFieldBytes } from '../../src/sinks/ingestionLimits.js';
+import { proxySummaryColumns } from '../../src/sources/proxy/proxySummary.js';
 import { tableDefinitions, type ProxyWebSessionsRow } from '../../src/tables/generated.js';
 
 const definition = tableDefinitions.ProxyWebSessions_CL;
@@ -543,5 +544,33 @@ describe('common and combined formats', () => {
     assert.equal(row.ParseError, false);
     assert.equal(row.EventEndTime, null);
     assert.equal(row.TimeGenerated, collectedAt);
+  });
+});
+
+describe('the summary columns alone (an import that sends its lines)', () => {
+  it('select(summary columns) gives those columns of every kind of line exactly as the whole transform', () => {
+    const selected = defaultParser.select(proxySummaryColumns);
+    const lines = [
+      '1677971734.079  1234 1.2.3.4 TCP_TUNNEL/200 39 CONNECT domain.xyz:443 - HIER_DIRECT/1.2.3.4 -',
+      '1565600128.411      0 192.168.0.1 TCP_DENIED/407 3980 GET http://api.example.org/api/v2/check - HIER_NONE/- text/html',
+      '1733050003.000     40 2001:db8::10 TCP_MISS/200 900 GET https://docs.google.com/d/1?usp=sharing carol@CORP.EXAMPLE.COM HIER_DIRECT/2001:db8::1 text/html 120',
+      '10.0.0.5 - CORP\\bob [01/Dec/2024:08:00:01 +0000] "CONNECT teams.microsoft.com:443 HTTP/1.1" 200 3900 "-" "Office" TCP_TUNNEL:HIER_DIRECT',
+      '192.168.1.10 - alice@CORP.EXAMPLE.COM [10/Oct/2024:13:55:36 -0700] "GET http://www.box.com/files?id=7 HTTP/1.1" 200 2326 TCP_MISS:HIER_DIRECT',
+      'this is not a squid line',
+    ];
+    for (const line of lines) {
+      const record = {
+        TimeGenerated: collectedAt,
+        RawData: line,
+        FilePath: '/var/log/squid/access.log',
+        Computer: '',
+      };
+      const whole = defaultParser.apply(record) as Record<string, unknown>;
+      assert.deepEqual(
+        selected.apply(record),
+        Object.fromEntries(proxySummaryColumns.map((c) => [c, whole[c]])),
+        line,
+      );
+    }
   });
 });

@@ -8,6 +8,14 @@
 //
 // Values: string (never null, as in Kusto: an absent string is ''), long (a safe integer), bool,
 // datetime and timespan (milliseconds), dynamic (a JSON value), and null for the non-string types.
+//
+// Speed (`import squid-log` runs the proxy transform on every line, bench/squidImport.bench.ts): the
+// text is compiled once into closures over slots of one array per record, each function call into a
+// closure of its own arity, so a record costs no lookups by name and few allocations. Three rewrites
+// keep the meaning and save the allocations that dominated: `tostring()` of a dynamic element, of
+// `iif()` or of `case()` reads the element as text without wrapping it as dynamic first;
+// `extract_all(re, s)[k]` runs the regex only up to the k-th match; a literal's lower case (contains,
+// startswith) is computed once.
 import { captureGroupsOf, re2ToJavaScript } from './re2.js';
 import { parseTransform, type Expr, type Literal, type Query } from './syntax.js';
 
@@ -24,6 +32,8 @@ class TimespanValue {
 class DynamicValue {
   constructor(readonly value: unknown) {}
 }
+/** A dynamic null: immutable, so one for all. */
+const dynamicNull = new DynamicValue(null);
 
 type Value = string | number | boolean | DateTimeValue | TimespanValue | DynamicValue | null;
 
@@ -43,13 +53,27 @@ export interface CompiledTransform {
   readonly outputColumns: readonly string[];
   /** The transform applied to one record; null when the record is filtered out (never, without `where`). */
   apply(record: KqlRecord): KqlRecord | null;
+  /**
+   * The same transform with only these of its output columns (an unknown name is an error): the
+   * expressions none of them needs are not evaluated — nor can they fail — so a caller that reads a
+   * few columns pays for those alone. Each column's value is the one `apply` gives.
+   */
+  select(columns: readonly string[]): CompiledTransform;
 }
 
 /** A record being transformed: one slot per column (input, extended, projected) and let binding. */
 type Scope = Value[];
 type Compiled = (scope: Scope) => Value;
 /** Where each name lives while compiling: its slot, as the operators so far left it. */
-type Bindings = ReadonlyMap<string, number>;
+interface Bindings {
+  get(name: string): number | undefined;
+}
+/** A step of a record: the slot it writes, from the slots it reads. */
+interface Step {
+  readonly slot: number;
+  readonly run: Compiled;
+  readonly reads: readonly number[];
+}
 
 /**
  * Compiles a transform of the supported subset. Throws on anything outside it: an unknown operator,
@@ -71,15 +95,27 @@ export function compileTransform(text: string, options: CompileOptions): Compile
     return { name: column.name, type: column.type, slot };
   });
   let columns: string[] = options.inputColumns.map((column) => column.name);
-  const steps: { slot: number; run: Compiled }[] = [];
+  const steps: Step[] = [];
+  /** Compiles one assignment into a step of its own slot, noting the slots it reads. */
+  const step = (expr: Expr): Step => {
+    const reads = new Set<number>();
+    const recording: Bindings = {
+      get(name) {
+        const slot = bindings.get(name);
+        if (slot !== undefined) reads.add(slot);
+        return slot;
+      },
+    };
+    const run = compileExpr(expr, recording);
+    const compiled = { slot: newSlot(), run, reads: [...reads] };
+    steps.push(compiled);
+    return compiled;
+  };
   for (const operator of query.operators) {
     if (operator.kind === 'extend') {
       for (const assignment of operator.assignments) {
         // Within one extend, a later expression sees the columns an earlier one defined.
-        const run = compileExpr(assignment.expr, bindings);
-        const slot = newSlot();
-        steps.push({ slot, run });
-        bindings.set(assignment.name, slot);
+        bindings.set(assignment.name, step(assignment.expr).slot);
         if (!columns.includes(assignment.name)) columns.push(assignment.name);
       }
     } else {
@@ -87,31 +123,65 @@ export function compileTransform(text: string, options: CompileOptions): Compile
       const names = operator.assignments.map((assignment) => assignment.name);
       const duplicate = names.find((name, index) => names.indexOf(name) !== index);
       if (duplicate !== undefined) throw new KqlEvaluationError(`project names ${duplicate} twice`);
-      const projected = operator.assignments.map((assignment) => {
-        const run = compileExpr(assignment.expr, bindings);
-        const slot = newSlot();
-        steps.push({ slot, run });
-        return [assignment.name, slot] as const;
-      });
+      const projected = operator.assignments.map(
+        (assignment) => [assignment.name, step(assignment.expr).slot] as const,
+      );
       bindings.clear();
       for (const [name, slot] of constants) bindings.set(name, slot);
       for (const [name, slot] of projected) bindings.set(name, slot);
       columns = names;
     }
   }
-  const outputColumns = [...columns];
-  const outputs = outputColumns.map((name) => ({ name, slot: bindings.get(name) ?? -1 }));
-  return {
-    outputColumns,
-    apply(record) {
-      const scope = template.slice();
-      for (const input of inputs) scope[input.slot] = fromJson(record[input.name], input.type, input.name);
-      for (const step of steps) scope[step.slot] = step.run(scope);
-      const out: KqlRecord = {};
-      for (const output of outputs) out[output.name] = toJson(scope[output.slot] ?? null, output.name);
-      return out;
-    },
-  };
+  const slots = new Map(columns.map((name) => [name, bindings.get(name) ?? -1]));
+  const all = columns;
+  function transform(outputColumns: readonly string[]): CompiledTransform {
+    const outputs = outputColumns.map((name) => ({ name, slot: slots.get(name) ?? -1 }));
+    // The steps the outputs need, found backwards: a step's slot is written by it alone.
+    const needed = new Set(outputs.map((output) => output.slot));
+    const run = steps
+      .slice()
+      .reverse()
+      .filter((candidate) => {
+        if (!needed.has(candidate.slot)) return false;
+        for (const slot of candidate.reads) needed.add(slot);
+        return true;
+      })
+      .reverse();
+    // Values are immutable: an input equal to the previous record's (an import's TimeGenerated, the
+    // same for every line) is converted once.
+    const last = inputs.map((): { json: unknown; value: Value } => ({ json: undefined, value: null }));
+    const shape: KqlRecord = Object.fromEntries(outputColumns.map((name) => [name, null]));
+    const times = new TimeTexts();
+    return {
+      outputColumns,
+      apply(record) {
+        const scope = template.slice();
+        for (let i = 0; i < inputs.length; i += 1) {
+          const input = inputs[i] as (typeof inputs)[number];
+          const json = record[input.name];
+          const memo = last[i] as (typeof last)[number];
+          if (json !== memo.json || json === undefined || typeof json === 'object') {
+            memo.value = fromJson(json, input.type, input.name);
+            memo.json = json;
+          }
+          scope[input.slot] = memo.value;
+        }
+        for (const step of run) scope[step.slot] = step.run(scope);
+        // A copy of a record that already has every output column: its properties are written in place.
+        const out: KqlRecord = { ...shape };
+        for (const output of outputs)
+          out[output.name] = toJson(scope[output.slot] ?? null, output.name, times);
+        return out;
+      },
+      select(selected) {
+        const unknown = selected.filter((name) => !slots.has(name));
+        if (unknown.length > 0)
+          throw new KqlEvaluationError(`select: not output columns: ${unknown.join(', ')}`);
+        return transform([...selected]);
+      },
+    };
+  }
+  return transform([...all]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -159,8 +229,38 @@ function fromJson(value: unknown, type: KqlColumnType, column: string): Value {
   }
 }
 
-function toJson(value: Value, column: string): unknown {
-  if (value instanceof DateTimeValue) return new Date(value.ms).toISOString();
+/**
+ * toISOString(), remembering the texts of the last two whole seconds: a log's times come in order,
+ * so most datetimes of a run fall in a second just written (a proxy row's start and end time, in
+ * one second or two) and differ only in their milliseconds.
+ */
+class TimeTexts {
+  private seconds = [Number.NaN, Number.NaN];
+  private prefixes = ['', ''];
+  private next = 0;
+  of(ms: number): string {
+    // Whole milliseconds of the years 0 to 9999 only: outside them toISOString() writes six digits
+    // and a sign (and Date() drops a fraction of a millisecond).
+    if (!(Number.isInteger(ms) && ms >= -62_167_219_200_000 && ms < 253_402_300_800_000))
+      return new Date(ms).toISOString();
+    const second = Math.floor(ms / 1000) * 1000;
+    let prefix: string;
+    if (second === this.seconds[0]) prefix = this.prefixes[0] as string;
+    else if (second === this.seconds[1]) prefix = this.prefixes[1] as string;
+    else {
+      prefix = new Date(second).toISOString().slice(0, 20);
+      this.seconds[this.next] = second;
+      this.prefixes[this.next] = prefix;
+      this.next = 1 - this.next;
+    }
+    const fraction = ms - second;
+    return `${prefix}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+  }
+}
+
+function toJson(value: Value, column: string, times: TimeTexts): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof DateTimeValue) return times.of(value.ms);
   if (value instanceof DynamicValue) return value.value ?? null;
   if (value instanceof TimespanValue)
     throw new KqlEvaluationError(`${column}: timespan output columns are not supported here`);
@@ -219,6 +319,9 @@ function compileExpr(expr: Expr, known: Bindings): Compiled {
       };
     }
     case 'index': {
+      const k = literalIndex(expr.index);
+      if (k !== undefined && expr.target.kind === 'call' && expr.target.name === 'extract_all')
+        return compileExtractAll(expr.target, known, k);
       const target = compileExpr(expr.target, known);
       const index = compileExpr(expr.index, known);
       return (scope) => dynamicIndex(target(scope), index(scope));
@@ -237,9 +340,64 @@ function compileExpr(expr: Expr, known: Bindings): Compiled {
 function dynamicIndex(target: Value, index: Value): Value {
   const i = expectLong(index, 'index');
   if (i !== null && i < 0) throw new KqlEvaluationError('negative dynamic indexes are not supported here');
-  if (target === null || i === null) return new DynamicValue(null);
+  if (target === null || i === null) return dynamicNull;
   if (!(target instanceof DynamicValue)) throw new KqlEvaluationError(`[ ] on a ${describe(target)}`);
-  return new DynamicValue(Array.isArray(target.value) ? (target.value[i] ?? null) : null);
+  const element: unknown = Array.isArray(target.value) ? target.value[i] : null;
+  return element === null || element === undefined ? dynamicNull : new DynamicValue(element);
+}
+
+/** `d[i]` as tostring() has it, without the dynamic in between. */
+function dynamicIndexText(target: Value, i: number): string {
+  if (target === null) return '';
+  if (!(target instanceof DynamicValue)) throw new KqlEvaluationError(`[ ] on a ${describe(target)}`);
+  const element: unknown = Array.isArray(target.value) ? target.value[i] : null;
+  if (element === null || element === undefined) return '';
+  return typeof element === 'string' ? element : JSON.stringify(element);
+}
+
+/** A non-negative integer literal index, or undefined (then the index is evaluated per record). */
+function literalIndex(expr: Expr): number | undefined {
+  return expr.kind === 'literal' && expr.literal.type === 'long' && expr.literal.value >= 0
+    ? expr.literal.value
+    : undefined;
+}
+
+/**
+ * tostring(expr) compiled: the text of `d[i]` read directly; tostring() of iif() and case() taken
+ * into the branch that is chosen (the same value: those return one of their branches unchanged).
+ */
+function compileText(expr: Expr, known: Bindings): (scope: Scope) => string {
+  if (expr.kind === 'index') {
+    const k = literalIndex(expr.index);
+    const fused = k !== undefined && expr.target.kind === 'call' && expr.target.name === 'extract_all';
+    if (k !== undefined && !fused) {
+      const target = compileExpr(expr.target, known);
+      return (scope) => dynamicIndexText(target(scope), k);
+    }
+  }
+  if (expr.kind === 'call' && expr.name === 'iif' && expr.args.length === 3) {
+    const [condition, then, otherwise] = expr.args.map((arg, i) =>
+      i === 0 ? compileExpr(arg, known) : compileText(arg, known),
+    ) as [Compiled, (scope: Scope) => string, (scope: Scope) => string];
+    return (scope) => (expectBool(condition(scope), 'iif') === true ? then(scope) : otherwise(scope));
+  }
+  if (expr.kind === 'call' && expr.name === 'case' && functions.case?.arity.includes(expr.args.length)) {
+    const predicates: Compiled[] = [];
+    const values: ((scope: Scope) => string)[] = [];
+    for (let i = 0; i + 1 < expr.args.length; i += 2) {
+      predicates.push(compileExpr(expr.args[i] as Expr, known));
+      values.push(compileText(expr.args[i + 1] as Expr, known));
+    }
+    const otherwise = compileText(expr.args[expr.args.length - 1] as Expr, known);
+    return (scope) => {
+      for (let i = 0; i < predicates.length; i += 1)
+        if (expectBool((predicates[i] as Compiled)(scope), 'case') === true)
+          return (values[i] as (scope: Scope) => string)(scope);
+      return otherwise(scope);
+    };
+  }
+  const value = compileExpr(expr, known);
+  return (scope) => toKqlString(value(scope));
 }
 
 function compileBinary(
@@ -275,15 +433,20 @@ function compileBinary(
       return (scope) => compare(op, left(scope), right(scope));
     // contains / startswith: case-insensitive (https://learn.microsoft.com/kusto/query/datatypes-string-operators).
     case 'contains':
+    case 'startswith': {
+      const constant =
+        expr.right.kind === 'literal' && expr.right.literal.type === 'string'
+          ? expr.right.literal.value.toLowerCase()
+          : undefined;
+      const test =
+        op === 'contains'
+          ? (a: string, b: string) => a.includes(b)
+          : (a: string, b: string) => a.startsWith(b);
       return (scope) => {
-        const a = expectString(left(scope), 'contains');
-        return a.toLowerCase().includes(expectString(right(scope), 'contains').toLowerCase());
+        const a = expectString(left(scope), op).toLowerCase();
+        return test(a, constant ?? expectString(right(scope), op).toLowerCase());
       };
-    case 'startswith':
-      return (scope) => {
-        const a = expectString(left(scope), 'startswith');
-        return a.toLowerCase().startsWith(expectString(right(scope), 'startswith').toLowerCase());
-      };
+    }
     case 'matches regex': {
       // The regex must be a constant (a Kusto requirement): compiled once.
       if (expr.right.kind !== 'literal' || expr.right.literal.type !== 'string')
@@ -344,11 +507,12 @@ function arithmetic(op: '+' | '-' | '*', a: Value, b: Value): Value {
 // Functions: exactly those the shipped transforms call.
 // ---------------------------------------------------------------------------------------------------
 
-type Fn = (args: readonly Compiled[], scope: Scope) => Value;
+/** A function call compiled: its arguments, compiled, into one closure. */
+type FunctionCompiler = (args: readonly Compiled[]) => Compiled;
 
 interface FunctionDefinition {
   readonly arity: readonly number[];
-  readonly run: Fn;
+  readonly compile: FunctionCompiler;
 }
 
 const hasSurrogates = /[\ud800-\udfff]/;
@@ -356,14 +520,17 @@ const hasSurrogates = /[\ud800-\udfff]/;
 const characters = (text: string): readonly string[] | string =>
   hasSurrogates.test(text) ? Array.from(text) : text;
 
+const integerText = /^[+-]?\d+$/;
+
 function strictInteger(text: string, min: number, max: number): number | null {
   const trimmed = text.trim();
-  if (!/^[+-]?\d+$/.test(trimmed)) return null;
+  if (!integerText.test(trimmed)) return null;
   const value = Number(trimmed);
   return Number.isSafeInteger(value) && value >= min && value <= max ? value : null;
 }
 
 function toKqlString(value: Value): string {
+  if (typeof value === 'string') return value;
   if (value === null) return '';
   if (value instanceof DynamicValue) {
     const inner = value.value;
@@ -375,95 +542,125 @@ function toKqlString(value: Value): string {
   return String(value);
 }
 
-const one = (args: readonly Compiled[], scope: Scope, index = 0): Value => (args[index] as Compiled)(scope);
+/** The i-th compiled argument (the arity is checked before a function is compiled). */
+const arg = (args: readonly Compiled[], index: number): Compiled => args[index] as Compiled;
+
+/** A function of one argument. */
+const unary =
+  (run: (value: Value) => Value): FunctionCompiler =>
+  (args) => {
+    const a = arg(args, 0);
+    return (scope) => run(a(scope));
+  };
 
 const functions: Readonly<Record<string, FunctionDefinition>> = {
   // tostring(): a string; '' for null (https://learn.microsoft.com/kusto/query/tostring-function).
-  tostring: { arity: [1], run: (args, scope) => toKqlString(one(args, scope)) },
+  // (Compiled by compileText, which reads dynamic elements without wrapping them first.)
+  tostring: { arity: [1], compile: unary(toKqlString) },
   // toint() / tolong(): the number, or null when the text is not one
   // (https://learn.microsoft.com/kusto/query/toint-function, …/tolong-function). Here: an optional sign
   // and decimal digits only; outside the type's range is null too.
   toint: {
     arity: [1],
-    run: (args, scope) => convertInteger(one(args, scope), -2_147_483_648, 2_147_483_647, 'toint'),
+    compile: unary((value) => convertInteger(value, -2_147_483_648, 2_147_483_647, 'toint')),
   },
   tolong: {
     arity: [1],
-    run: (args, scope) =>
-      convertInteger(one(args, scope), Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'tolong'),
+    compile: unary((value) =>
+      convertInteger(value, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'tolong'),
+    ),
   },
-  tolower: { arity: [1], run: (args, scope) => expectString(one(args, scope), 'tolower').toLowerCase() },
-  toupper: { arity: [1], run: (args, scope) => expectString(one(args, scope), 'toupper').toUpperCase() },
+  tolower: { arity: [1], compile: unary((value) => expectString(value, 'tolower').toLowerCase()) },
+  toupper: { arity: [1], compile: unary((value) => expectString(value, 'toupper').toUpperCase()) },
   // strcat(): the arguments concatenated, each as tostring() would (https://learn.microsoft.com/kusto/query/strcat-function).
   strcat: {
     arity: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
-    run: (args, scope) => args.map((arg) => toKqlString(arg(scope))).join(''),
+    compile: (args) => (scope) => {
+      let text = '';
+      for (const part of args) text += toKqlString(part(scope));
+      return text;
+    },
   },
   // strlen(): the length in Unicode characters (https://learn.microsoft.com/kusto/query/strlen-function).
-  strlen: { arity: [1], run: (args, scope) => characters(expectString(one(args, scope), 'strlen')).length },
+  strlen: { arity: [1], compile: unary((value) => characters(expectString(value, 'strlen')).length) },
   // substring(source, start[, length]): from a zero-based start (negative: from the end), to the end or
   // length characters (https://learn.microsoft.com/kusto/query/substring-function).
   substring: {
     arity: [2, 3],
-    run: (args, scope) => {
-      const text = characters(expectString(one(args, scope), 'substring'));
-      let start = expectLong(one(args, scope, 1), 'substring start');
-      const length = args.length > 2 ? expectLong(one(args, scope, 2), 'substring length') : undefined;
-      if (start === null || length === null) return '';
-      if (length !== undefined && length < 0)
-        throw new KqlEvaluationError('substring: a negative length is not defined here');
-      if (start < 0) start = Math.max(0, text.length + start);
-      const end = length === undefined ? text.length : Math.min(text.length, start + length);
-      return typeof text === 'string' ? text.slice(start, end) : text.slice(start, end).join('');
+    compile: (args) => {
+      const source = arg(args, 0);
+      const from = arg(args, 1);
+      const count = args.length > 2 ? arg(args, 2) : undefined;
+      return (scope) => {
+        const text = characters(expectString(source(scope), 'substring'));
+        let start = expectLong(from(scope), 'substring start');
+        const length = count === undefined ? undefined : expectLong(count(scope), 'substring length');
+        if (start === null || length === null) return '';
+        if (length !== undefined && length < 0)
+          throw new KqlEvaluationError('substring: a negative length is not defined here');
+        if (start < 0) start = Math.max(0, text.length + start);
+        const end = length === undefined ? text.length : Math.min(text.length, start + length);
+        return typeof text === 'string' ? text.slice(start, end) : text.slice(start, end).join('');
+      };
     },
   },
   // indexof(source, lookup): zero-based index of the first occurrence, -1 when absent
   // (https://learn.microsoft.com/kusto/query/indexof-function). Only the two-argument form here.
   indexof: {
     arity: [2],
-    run: (args, scope) => {
-      const text = expectString(one(args, scope), 'indexof');
-      const lookup = expectString(one(args, scope, 1), 'indexof');
-      const at = text.indexOf(lookup);
-      return at < 0 || !hasSurrogates.test(text) ? at : Array.from(text.slice(0, at)).length;
+    compile: (args) => {
+      const source = arg(args, 0);
+      const lookup = arg(args, 1);
+      return (scope) => {
+        const text = expectString(source(scope), 'indexof');
+        const at = text.indexOf(expectString(lookup(scope), 'indexof'));
+        return at < 0 || !hasSurrogates.test(text) ? at : Array.from(text.slice(0, at)).length;
+      };
     },
   },
   // isnull()/isnotnull(): a dynamic null counts as null (https://learn.microsoft.com/kusto/query/isnull-function).
-  isnull: { arity: [1], run: (args, scope) => isNullValue(one(args, scope)) },
-  isnotnull: { arity: [1], run: (args, scope) => !isNullValue(one(args, scope)) },
+  isnull: { arity: [1], compile: unary((value) => isNullValue(value)) },
+  isnotnull: { arity: [1], compile: unary((value) => !isNullValue(value)) },
   // isempty()/isnotempty(): null or '' (https://learn.microsoft.com/kusto/query/isempty-function).
-  isempty: { arity: [1], run: (args, scope) => isEmptyValue(one(args, scope)) },
-  isnotempty: { arity: [1], run: (args, scope) => !isEmptyValue(one(args, scope)) },
+  isempty: { arity: [1], compile: unary((value) => isEmptyValue(value)) },
+  isnotempty: { arity: [1], compile: unary((value) => !isEmptyValue(value)) },
   // not(): logical negation; null stays null (https://learn.microsoft.com/kusto/query/not-function).
   not: {
     arity: [1],
-    run: (args, scope) => {
-      const value = expectBool(one(args, scope), 'not');
-      return value === null ? null : !value;
-    },
+    compile: unary((value) => {
+      const bool = expectBool(value, 'not');
+      return bool === null ? null : !bool;
+    }),
   },
   // iif(condition, then, else): a null condition takes `else`; only the chosen branch is evaluated
   // (https://learn.microsoft.com/kusto/query/iff-function).
   iif: {
     arity: [3],
-    run: (args, scope) =>
-      expectBool(one(args, scope), 'iif') === true ? one(args, scope, 1) : one(args, scope, 2),
+    compile: (args) => {
+      const condition = arg(args, 0);
+      const then = arg(args, 1);
+      const otherwise = arg(args, 2);
+      return (scope) => (expectBool(condition(scope), 'iif') === true ? then(scope) : otherwise(scope));
+    },
   },
   // case(predicate1, then1, …, else): the first true predicate's value (https://learn.microsoft.com/kusto/query/case-function).
   case: {
     arity: [3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27],
-    run: (args, scope) => {
-      for (let i = 0; i + 1 < args.length; i += 2)
-        if (expectBool(one(args, scope, i), 'case') === true) return one(args, scope, i + 1);
-      return one(args, scope, args.length - 1);
+    compile: (args) => {
+      const last = arg(args, args.length - 1);
+      return (scope) => {
+        for (let i = 0; i + 1 < args.length; i += 2)
+          if (expectBool(arg(args, i)(scope), 'case') === true) return arg(args, i + 1)(scope);
+        return last(scope);
+      };
     },
   },
   // make_datetime(year, month, day, hour, minute, second): null when the parts are not a valid date
   // (https://learn.microsoft.com/kusto/query/make-datetime-function). Whole seconds here.
   make_datetime: {
     arity: [6],
-    run: (args, scope) => {
-      const parts = args.map((_, i) => expectLong(one(args, scope, i), 'make_datetime'));
+    compile: (args) => (scope) => {
+      const parts = args.map((part) => expectLong(part(scope), 'make_datetime'));
       if (parts.some((part) => part === null)) return null;
       const [year, month, day, hour, minute, second] = parts as number[];
       if (
@@ -521,6 +718,7 @@ function isEmptyValue(value: Value): boolean {
 
 function compileCall(expr: Expr & { kind: 'call' }, known: Bindings): Compiled {
   if (expr.name === 'extract_all') return compileExtractAll(expr, known);
+  if (expr.name === 'tostring' && expr.args.length === 1) return compileText(expr.args[0] as Expr, known);
   const definition = functions[expr.name];
   if (definition === undefined)
     throw new KqlEvaluationError(`function ${expr.name}() is not supported here (offset ${expr.offset})`);
@@ -528,8 +726,7 @@ function compileCall(expr: Expr & { kind: 'call' }, known: Bindings): Compiled {
     throw new KqlEvaluationError(
       `${expr.name}() takes ${definition.arity.join(' or ')} arguments, not ${expr.args.length}`,
     );
-  const args = expr.args.map((arg) => compileExpr(arg, known));
-  return (scope) => definition.run(args, scope);
+  return definition.compile(expr.args.map((argument) => compileExpr(argument, known)));
 }
 
 /**
@@ -538,8 +735,11 @@ function compileCall(expr: Expr & { kind: 'call' }, known: Bindings): Compiled {
  * matches (https://learn.microsoft.com/kusto/query/extract-all-function). The regex is a constant of
  * one to 16 capture groups. A group that took no part in a match is '' (RE2 reports an empty submatch).
  * Only the two-argument form.
+ *
+ * With `only`, the expression is `extract_all(…)[only]`: the regex runs up to that match, which is
+ * returned as the index would return it (null when there are fewer matches).
  */
-function compileExtractAll(expr: Expr & { kind: 'call' }, known: Bindings): Compiled {
+function compileExtractAll(expr: Expr & { kind: 'call' }, known: Bindings, only?: number): Compiled {
   const [pattern, sourceExpr] = expr.args;
   if (expr.args.length !== 2 || pattern === undefined || sourceExpr === undefined)
     throw new KqlEvaluationError('extract_all() is supported with two arguments (regex, source) only');
@@ -550,17 +750,32 @@ function compileExtractAll(expr: Expr & { kind: 'call' }, known: Bindings): Comp
   if (groups < 1 || groups > 16)
     throw new KqlEvaluationError(`extract_all(): ${groups} capture groups (1 to 16)`);
   const source = compileExpr(sourceExpr, known);
+  /** The next match's groups ('' for a group that took no part), or undefined after the last. */
+  const next = (text: string): unknown => {
+    const match = regex.exec(text);
+    if (match === null) return undefined;
+    if (match[0] === '') regex.lastIndex += 1;
+    if (groups === 1) return match[1] ?? '';
+    const captured: string[] = new Array<string>(groups);
+    for (let g = 0; g < groups; g += 1) captured[g] = match[g + 1] ?? '';
+    return captured;
+  };
+  if (only !== undefined)
+    return (scope) => {
+      const text = expectString(source(scope), 'extract_all');
+      regex.lastIndex = 0;
+      let found: unknown;
+      for (let i = 0; i <= only; i += 1) {
+        found = next(text);
+        if (found === undefined) return dynamicNull;
+      }
+      return new DynamicValue(found);
+    };
   return (scope) => {
     const text = expectString(source(scope), 'extract_all');
     const matches: unknown[] = [];
     regex.lastIndex = 0;
-    for (;;) {
-      const match = regex.exec(text);
-      if (match === null) break;
-      const captured = match.slice(1).map((group) => group ?? '');
-      matches.push(groups === 1 ? captured[0] : captured);
-      if (match[0] === '') regex.lastIndex += 1;
-    }
-    return new DynamicValue(matches.length === 0 ? null : matches);
+    for (let found = next(text); found !== undefined; found = next(text)) matches.push(found);
+    return matches.length === 0 ? dynamicNull : new DynamicValue(matches);
   };
 }

@@ -70,6 +70,7 @@ export function abortCallsWith<Input extends object, Output extends object>(
   signal: AbortSignal | undefined,
 ): void {
   if (signal === undefined) return;
+  stoppedBy.set(client, signal);
   const stop: InitializeMiddleware<Input, Output> = (next) => (args) =>
     signal.aborted ? Promise.reject(abortError(signal)) : raceAbort(next(args), signal);
   client.middlewareStack.add(stop, {
@@ -78,6 +79,22 @@ export function abortCallsWith<Input extends object, Output extends object>(
     name: 'crosscloudAbortOnDeadline',
     override: true,
   });
+}
+
+/** Clients whose calls `abortCallsWith` stops, and the signal. */
+const stoppedBy = new WeakMap<object, AbortSignal>();
+
+/**
+ * The options of one call of `client` that must stop when `signal` aborts: none when `abortCallsWith`
+ * already stops its calls at that signal (its request handler, from awsHttp.ts, closes the request too),
+ * `{ abortSignal }` otherwise. A call given options resolves the client's middleware stack anew, about a
+ * tenth of the CPU a call costs; without them a client built with `cacheMiddleware` reuses it.
+ */
+export function callOptions(
+  client: object,
+  signal: AbortSignal | undefined,
+): { abortSignal: AbortSignal } | undefined {
+  return signal === undefined || stoppedBy.get(client) === signal ? undefined : { abortSignal: signal };
 }
 
 /**
@@ -184,7 +201,7 @@ function formatMinutes(ms: number): string {
 }
 
 async function* listUsers(iam: IAMClient, signal: AbortSignal | undefined): AsyncGenerator<User> {
-  for await (const page of paginateListUsers({ client: iam, pageSize: 1000 }, {}, { abortSignal: signal })) {
+  for await (const page of paginateListUsers({ client: iam, pageSize: 1000 }, {}, callOptions(iam, signal))) {
     yield* page.Users ?? [];
   }
 }
@@ -287,7 +304,7 @@ async function listAccessKeys(
     for await (const page of paginateListAccessKeys(
       { client: iam },
       { UserName: userName },
-      { abortSignal: signal },
+      callOptions(iam, signal),
     )) {
       keys.push(...(page.AccessKeyMetadata ?? []));
     }
@@ -324,7 +341,7 @@ async function lastUse(
   try {
     ({ AccessKeyLastUsed: used } = await iam.send(
       new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId }),
-      { abortSignal: signal },
+      callOptions(iam, signal),
     ));
   } catch (error) {
     if (hasAwsErrorCode(error, 'NoSuchEntity')) return undefined;
@@ -346,12 +363,12 @@ async function userSignInFlags(
 ): Promise<Pick<AccessKeyFacts, 'mfaActive' | 'passwordEnabled'>> {
   const [mfa, passwordEnabled] = await Promise.all([
     iam
-      .send(new ListMFADevicesCommand({ UserName: userName, MaxItems: 1 }), { abortSignal: signal })
+      .send(new ListMFADevicesCommand({ UserName: userName, MaxItems: 1 }), callOptions(iam, signal))
       .catch((error: unknown) => {
         if (hasAwsErrorCode(error, 'NoSuchEntity')) throw new UserVanished('ListMFADevices');
         throw error;
       }),
-    iam.send(new GetLoginProfileCommand({ UserName: userName }), { abortSignal: signal }).then(
+    iam.send(new GetLoginProfileCommand({ UserName: userName }), callOptions(iam, signal)).then(
       () => true,
       (error: unknown) => {
         if (!hasAwsErrorCode(error, 'NoSuchEntity')) throw error;

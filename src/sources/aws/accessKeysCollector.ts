@@ -15,9 +15,15 @@ import {
 } from '../../run/collector.js';
 import { describeError } from '../../lib/redact.js';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
-import { abortCallsWith, listAccessKeysWithLastUse, type InventoryOptions } from './accessKeyInventory.js';
+import {
+  abortCallsWith,
+  callOptions,
+  listAccessKeysWithLastUse,
+  type InventoryOptions,
+} from './accessKeyInventory.js';
 import { toAccessKeyRow, type AccessKeyIdMode } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
+import { awsHttp, type AwsHttp } from './awsHttp.js';
 import { withOwnerTags } from './userTags.js';
 import {
   describeAccountTiming,
@@ -92,15 +98,19 @@ export function awsAccessKeysCollector(
     name: awsAccessKeysCollectorName,
     table: 'AWSIAMAccessKeys_CL',
     read(context) {
-      // Every call in flight listens to the run's signal (its request, and abortCallsWith): with
-      // AWS_ACCOUNT_CONCURRENCY × AWS_CONCURRENCY calls at once that is far more than the 10 listeners
-      // after which Node warns of a leak. They are removed as each call ends.
+      // Calls in flight listen to the run's signal (their request, and abortCallsWith), in organization
+      // mode through their account's signal: either way more than the 10 listeners after which Node warns
+      // of a leak. They are removed as each call ends.
       if (context.signal) setMaxListeners(0, context.signal);
       // Every client of the run (Organizations, each member account's STS, IAM) shares one hub session.
       const provided = options.credentialsFor(context);
       const hub = provided && memoizeCredentials(provided);
-      if (!options.organization) return inventoryAccount(options, hub, undefined, context);
-      return inventoryOrganization(options, options.organization, hub, context);
+      const { organization } = options;
+      return withRunHttp<AWSIAMAccessKeysRow, ReadOutcome | void>(options, (http) =>
+        organization
+          ? inventoryOrganization(options, organization, hub, context, http)
+          : inventoryAccount(options, hub, undefined, context, http),
+      );
     },
     // The accounts read in full (the read's outcome) are recorded once their rows are all accepted.
     async afterAccepted(context, outcome) {
@@ -110,6 +120,29 @@ export function awsAccessKeysCollector(
       await progress.recordInventoried(delivered, context.startTime, context.runId);
     },
   };
+}
+
+/** One HTTP handler for the run's clients (awsHttp.ts), destroyed when the read ends however it ends. */
+async function* withRunHttp<Row, Result>(
+  options: AwsAccessKeysCollectorOptions,
+  read: (http: AwsHttp) => AsyncGenerator<Row, Result, undefined>,
+): AsyncGenerator<Row, Result, undefined> {
+  const http = awsHttp(maxSocketsFor(options));
+  try {
+    return yield* read(http);
+  } finally {
+    http.destroy();
+  }
+}
+
+/**
+ * Sockets per endpoint: every account at once, each listing `concurrency` users (ListAccessKeys, and a
+ * GetAccessKeyLastUsed per key the report misses) while as many users' tags are read; never fewer than the
+ * SDK's own default (50).
+ */
+function maxSocketsFor(options: AwsAccessKeysCollectorOptions): number {
+  const accounts = options.organization?.accountConcurrency ?? 1;
+  return Math.max(50, accounts * options.concurrency * 4);
 }
 
 /**
@@ -123,6 +156,7 @@ async function* inventoryOrganization(
   organization: OrganizationMode,
   hub: AwsCredentialIdentityProvider | undefined,
   context: CollectorContext,
+  http: AwsHttp,
 ): AsyncGenerator<AWSIAMAccessKeysRow, ReadOutcome, undefined> {
   /** Accounts read in full, and the failures of the others: what the read returns. */
   const inventoried: string[] = [];
@@ -130,7 +164,7 @@ async function* inventoryOrganization(
   const clock = organization.clock ?? Date.now;
   const started = clock();
   const { signal } = context;
-  const organizations = new OrganizationsClient(clientConfig(options, hub));
+  const organizations = new OrganizationsClient(clientConfig(options, hub, http, signal));
   countApiCalls(organizations, context.stats);
   abortCallsWith(organizations, signal);
   let active: OrganizationAccount[];
@@ -174,6 +208,7 @@ async function* inventoryOrganization(
           account,
           context,
           watch,
+          http,
         );
         for await (const row of read) rows.push(row);
       } catch (error) {
@@ -246,16 +281,45 @@ function describeCutOff(
  * of work: the loop above runs `accountConcurrency` of them at a time in one process; fanned out, one
  * Durable Functions activity would run one (docs/SCALING.md). It needs only the hub's credentials, the
  * account, and the run's ID, snapshot time and signal; it throws if the account cannot be read (no member
- * role, access denied, throttled beyond retries, the deadline). `watch` is filled in as it goes.
+ * role, access denied, throttled beyond retries, the deadline). `watch` is filled in as it goes. `http`:
+ * the run's HTTP handler (awsHttp.ts); without it the account has one of its own.
  */
 export async function* inventoryMemberAccount(
   options: AwsAccessKeysCollectorOptions,
   memberRoleName: string,
   hub: AwsCredentialIdentityProvider | undefined,
   account: OrganizationAccount,
-  context: CollectorContext,
+  runContext: CollectorContext,
   watch: AccountWatch = startWatch(account.id),
-): AsyncGenerator<AWSIAMAccessKeysRow> {
+  http?: AwsHttp,
+): AsyncGenerator<AWSIAMAccessKeysRow, void, undefined> {
+  if (http === undefined) {
+    yield* withRunHttp(options, (own) =>
+      inventoryMemberAccount(options, memberRoleName, hub, account, runContext, watch, own),
+    );
+    return;
+  }
+  // The account's calls listen to a signal of its own, which alone listens to the run's: with every call
+  // in flight listening to the run's signal, adding a listener (which walks the list of them) took 2 % of
+  // the run's CPU at 8 accounts at a time.
+  const scope = accountScope(runContext.signal);
+  const context: CollectorContext = { ...runContext, signal: scope.signal };
+  try {
+    yield* readMemberAccount(options, memberRoleName, hub, account, context, watch, http);
+  } finally {
+    scope.release();
+  }
+}
+
+async function* readMemberAccount(
+  options: AwsAccessKeysCollectorOptions,
+  memberRoleName: string,
+  hub: AwsCredentialIdentityProvider | undefined,
+  account: OrganizationAccount,
+  context: CollectorContext,
+  watch: AccountWatch,
+  http: AwsHttp,
+): AsyncGenerator<AWSIAMAccessKeysRow, void, undefined> {
   const { signal } = context;
   // Memoized (refreshed 6 min before its hour is up) and asked for at once: the account's IAM client
   // reuses it, so there is one AssumeRole per account, and the time it takes is the account's own.
@@ -271,13 +335,28 @@ export async function* inventoryMemberAccount(
         region: options.region,
         retryMode: 'adaptive',
         maxAttempts: options.maxAttempts ?? 10,
+        requestHandler: http.forClient(signal),
       },
       clientPlugins: [apiCallCountingPlugin(context.stats), abortPlugin(signal)],
     }),
   );
   await raceAbort(credentials(), signal);
   watch.credentialsDoneAt = wallClockMs();
-  yield* inventoryAccount(options, credentials, account, context, watch);
+  yield* inventoryAccount(options, credentials, account, context, http, watch);
+}
+
+/** A signal that aborts with the run's, listened to by one account's calls; released when it is done. */
+function accountScope(runSignal: AbortSignal | undefined): {
+  signal: AbortSignal | undefined;
+  release: () => void;
+} {
+  if (runSignal === undefined) return { signal: undefined, release: () => {} };
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const abort = () => controller.abort(runSignal.reason);
+  if (runSignal.aborted) abort();
+  else runSignal.addEventListener('abort', abort, { once: true });
+  return { signal: controller.signal, release: () => runSignal.removeEventListener('abort', abort) };
 }
 
 /** The access keys of one account; `account` is known in organization mode, looked up otherwise. */
@@ -286,23 +365,25 @@ async function* inventoryAccount(
   credentials: AwsCredentialIdentityProvider | undefined,
   account: OrganizationAccount | undefined,
   context: CollectorContext,
+  http: AwsHttp,
   watch?: AccountWatch,
-): AsyncGenerator<AWSIAMAccessKeysRow> {
+): AsyncGenerator<AWSIAMAccessKeysRow, void, undefined> {
   const { signal } = context;
-  const iam = new IAMClient(clientConfig(options, credentials));
+  const iam = new IAMClient(clientConfig(options, credentials, http, signal));
   countApiCalls(iam, context.stats);
   abortCallsWith(iam, signal);
   if (watch) timeApiCalls(iam, watch.tally);
   // Organizations already named the account. Asking STS too would cost a call and, as every client
   // resolves the role-chained credentials on its own, a second AssumeRole per account.
-  const sts = account === undefined ? new STSClient(clientConfig(options, credentials)) : undefined;
+  const sts =
+    account === undefined ? new STSClient(clientConfig(options, credentials, http, signal)) : undefined;
   if (sts) countApiCalls(sts, context.stats);
   if (sts) abortCallsWith(sts, signal);
   try {
     const [identity, aliases] = await Promise.all([
-      sts?.send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+      sts?.send(new GetCallerIdentityCommand({}), callOptions(sts, signal)),
       account?.name === undefined
-        ? iam.send(new ListAccountAliasesCommand({}), { abortSignal: signal })
+        ? iam.send(new ListAccountAliasesCommand({}), callOptions(iam, signal))
         : undefined,
     ]);
     const snapshot = {
@@ -387,15 +468,24 @@ function finishWatch(watch: AccountWatch, outcome: AccountTiming['outcome']): Ac
   };
 }
 
+/**
+ * A client of the run: its requests through the run's HTTP handler, stopped by `signal`; its middleware
+ * stack resolved once per command rather than once per call (`cacheMiddleware`: calls then pass no
+ * options, see `callOptions`), which was about a tenth of the CPU a call costs.
+ */
 function clientConfig(
   options: AwsAccessKeysCollectorOptions,
   credentials: AwsCredentialIdentityProvider | undefined,
+  http: AwsHttp,
+  signal: AbortSignal | undefined,
 ) {
   return {
     region: options.region,
     credentials,
     retryMode: 'adaptive',
     maxAttempts: options.maxAttempts ?? 10,
+    requestHandler: http.forClient(signal),
+    cacheMiddleware: true,
   };
 }
 

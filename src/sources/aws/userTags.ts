@@ -6,6 +6,7 @@
 import { ListUserTagsCommand, type IAMClient, type Tag } from '@aws-sdk/client-iam';
 import { pMapIterable } from 'p-map';
 import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
+import { callOptions } from './accessKeyInventory.js';
 import { hasAwsErrorCode } from './awsErrors.js';
 import { rootUserName } from './credentialReport.js';
 
@@ -29,9 +30,10 @@ export async function listUserTags(iam: IAMClient, userName: string, signal?: Ab
   const tags: Tag[] = [];
   let marker: string | undefined;
   do {
-    const page = await iam.send(new ListUserTagsCommand({ UserName: userName, Marker: marker }), {
-      abortSignal: signal,
-    });
+    const page = await iam.send(
+      new ListUserTagsCommand({ UserName: userName, Marker: marker }),
+      callOptions(iam, signal),
+    );
     tags.push(...(page.Tags ?? []));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker !== undefined);

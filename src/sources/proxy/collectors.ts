@@ -3,6 +3,17 @@ import { cloudAppCatalogCollector, cloudAppCatalogCollectorName } from './cloudA
 import { proxySummary } from './proxySummary.js';
 import { readCloudAppCatalogSettings } from './settings.js';
 
+/** The time an import read its files, as text: the same for all its lines, so written once. */
+let lastReadAt = Number.NaN;
+let lastReadAtText = '';
+function readAtText(readAt: Date): string {
+  if (readAt.getTime() !== lastReadAt) {
+    lastReadAt = readAt.getTime();
+    lastReadAtText = readAt.toISOString();
+  }
+  return lastReadAtText;
+}
+
 /**
  * The web-proxy source (shadow-IT discovery). The proxy's access log reaches ProxyWebSessions_CL
  * without this app: through the Azure Monitor Agent's DCR (infra/modules/proxyLogs.bicep), or through
@@ -30,7 +41,7 @@ export const collectors = [
           'Squid access logs (squid native, common, combined; plain or .gz) into ProxyWebSessions_CL',
         table: 'ProxyWebSessions_CL',
         record: (line, origin) => ({
-          TimeGenerated: origin.readAt.toISOString(),
+          TimeGenerated: readAtText(origin.readAt),
           RawData: line,
           FilePath: origin.file,
           Computer: '',
