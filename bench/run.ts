@@ -117,20 +117,7 @@ export async function runBenchmarks(
 
   // Organization mode at 8 accounts at a time is CPU-bound (the SDK's work per call), so it runs alone too,
   // with its own moto, before the baseline's process starts.
-  progress(
-    `AWS organization: ${sizes.orgAccounts} accounts × ${sizes.orgUsersPerAccount} users, ${sizes.orgAccountConcurrencies.join(', ')} at a time…`,
-  );
-  const organization = await withMoto((moto) =>
-    benchAwsOrganization(moto, {
-      accounts: sizes.orgAccounts,
-      usersPerAccount: sizes.orgUsersPerAccount,
-      latencyMs: sizes.awsLatencyMs,
-      concurrency: 8,
-      accountConcurrencies: sizes.orgAccountConcurrencies,
-      rounds: sizes.orgRounds,
-      ingestionParsesRecords: sizes.pipelineEmulatorParsesRecords,
-    }),
-  );
+  const organization = await organizationBench(sizes, progress);
 
   // The rest waits on latency and throttles, not on CPU: the old Lambda's sequential run, the longest
   // by far, goes on in its own process meanwhile.
@@ -142,14 +129,7 @@ export async function runBenchmarks(
     progress(
       `AWS inventory, ours: ${sizes.awsUsers} users, then throttled above ${sizes.awsThrottleRps} requests/s…`,
     );
-    const ours: OursInventory = await withMoto((moto) =>
-      benchAwsInventory(moto, {
-        users: sizes.awsUsers,
-        latencyMs: sizes.awsLatencyMs,
-        throttleRps: sizes.awsThrottleRps,
-        concurrency: 8,
-      }),
-    );
+    const ours: OursInventory = await inventoryBench(sizes);
 
     progress(`Graph against the throttle: ${sizes.graphSignIns} sign-ins, clock ×${sizes.graphTimeScale}…`);
     const graph = await benchGraph(sizes);
@@ -163,18 +143,15 @@ export async function runBenchmarks(
   }
 }
 
-/**
- * The AWS benchmarks alone (`--only aws`): the organization, then ours against the old Lambda's baseline
- * (its own process and moto) as in the whole suite, minus the benchmarks that ran beside the baseline.
- */
-export async function runAwsBenchmarks(
+/** The organization at 1, 4 and 8 accounts at a time, with its own moto (CPU-bound: run it alone). */
+function organizationBench(
   sizes: BenchSizes,
-  progress: (line: string) => void = () => {},
-): Promise<Pick<BenchResults, 'aws' | 'organization'>> {
+  progress: (line: string) => void,
+): Promise<OrganizationBenchResult> {
   progress(
     `AWS organization: ${sizes.orgAccounts} accounts × ${sizes.orgUsersPerAccount} users, ${sizes.orgAccountConcurrencies.join(', ')} at a time…`,
   );
-  const organization = await withMoto((moto) =>
+  return withMoto((moto) =>
     benchAwsOrganization(moto, {
       accounts: sizes.orgAccounts,
       usersPerAccount: sizes.orgUsersPerAccount,
@@ -185,17 +162,33 @@ export async function runAwsBenchmarks(
       ingestionParsesRecords: sizes.pipelineEmulatorParsesRecords,
     }),
   );
+}
+
+/** Our single-account inventory (without, then with owner tags; then throttled), with its own moto. */
+function inventoryBench(sizes: BenchSizes): Promise<OursInventory> {
+  return withMoto((moto) =>
+    benchAwsInventory(moto, {
+      users: sizes.awsUsers,
+      latencyMs: sizes.awsLatencyMs,
+      throttleRps: sizes.awsThrottleRps,
+      concurrency: 8,
+    }),
+  );
+}
+
+/**
+ * The AWS benchmarks alone (`--only aws`): the organization, then ours against the old Lambda's baseline
+ * (its own process and moto) as in the whole suite, minus the benchmarks that ran beside the baseline.
+ */
+export async function runAwsBenchmarks(
+  sizes: BenchSizes,
+  progress: (line: string) => void = () => {},
+): Promise<Pick<BenchResults, 'aws' | 'organization'>> {
+  const organization = await organizationBench(sizes, progress);
   progress(`AWS inventory: ${sizes.awsUsers} users, ours and the old Lambda's (own process)…`);
   const baseline = startOldLambdaBaseline({ users: sizes.awsUsers, latencyMs: sizes.awsLatencyMs });
   try {
-    const ours = await withMoto((moto) =>
-      benchAwsInventory(moto, {
-        users: sizes.awsUsers,
-        latencyMs: sizes.awsLatencyMs,
-        throttleRps: sizes.awsThrottleRps,
-        concurrency: 8,
-      }),
-    );
+    const ours = await inventoryBench(sizes);
     progress('Waiting for the AWS baseline…');
     return { aws: compareWithBaseline(ours, await baseline.result), organization };
   } finally {

@@ -10,6 +10,7 @@ import { startAzurite, type AzuriteTables } from '../emulators/azurite.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph.js';
 import { startLocalCloud, tenantId, withEnv, type LocalCloud } from '../support/localCloud.js';
 import { pacingWindowForTests } from '../support/pacing.js';
+import { freshCheckpointTables, lastRunRow as lastRunRowOf } from '../support/runRows.js';
 
 const { InvocationContext } = functions;
 const timeScale = 100; // Graph's 10 s throttle window lasts 100 ms here
@@ -18,7 +19,6 @@ const sourceStart = new Date(sourceEnd.getTime() - 6 * 3_600_000);
 let cloud: LocalCloud;
 let azurite: AzuriteTables;
 let graph: GraphEmulator;
-let tableCounter = 0;
 const logLines: string[] = [];
 const log: Logger = {
   info: (m) => logLines.push(m),
@@ -62,10 +62,7 @@ afterAll(async () => {
 });
 
 /** Each test gets its own checkpoint table: its runs start from no checkpoint. */
-function freshCheckpoints(): Record<string, string> {
-  tableCounter += 1;
-  return { CHECKPOINT_TABLE: `checkpoints${tableCounter}` };
-}
+const freshCheckpoints = freshCheckpointTables('checkpoints');
 
 function checkpointStore() {
   return createTableCheckpointStore({
@@ -80,11 +77,7 @@ function idsOf(table: 'EntraSignIns_CL' | 'EntraAuditLogs_CL'): Set<string> {
 }
 
 function lastRunRow(collector: string): CollectorRunsRow {
-  const row = (cloud.ingestion.accepted('CollectorRuns_CL') as unknown as CollectorRunsRow[])
-    .filter((r) => r.Collector === collector)
-    .at(-1);
-  assert.ok(row, `a ${collector} run row`);
-  return row;
+  return lastRunRowOf(cloud.ingestion, collector);
 }
 
 /** The same run the timer does, with shorter SDK backoff so failure tests stay quick. */

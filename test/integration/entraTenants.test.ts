@@ -22,6 +22,7 @@ import {
   type LocalCloud,
 } from '../support/localCloud.js';
 import { pacingWindowForTests } from '../support/pacing.js';
+import { freshCheckpointTables, lastRunRow as lastRunRowOf } from '../support/runRows.js';
 
 const appClientId = '5e0c1c7a-9a3b-4d52-8f0e-2b6f1d7c4a11';
 const contoso = '11111111-2222-4333-8444-555555555555';
@@ -40,7 +41,6 @@ let cloud: LocalCloud;
 let azurite: AzuriteTables;
 let login: EntraTokenEndpoint;
 let graph: GraphTenants;
-let tableCounter = 0;
 const log = { info: () => {}, warn: () => {}, error: () => {} };
 
 beforeAll(async () => {
@@ -85,10 +85,8 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-function freshCheckpoints(): Record<string, string> {
-  tableCounter += 1;
-  return { CHECKPOINT_TABLE: `tenants${tableCounter}` };
-}
+/** Each test gets its own checkpoint table: its runs start from no checkpoint. */
+const freshCheckpoints = freshCheckpointTables('tenants');
 
 function run(name: string) {
   return runConfiguredCollector(name, {
@@ -100,11 +98,7 @@ function run(name: string) {
 }
 
 function lastRunRow(collector: string): CollectorRunsRow {
-  const row = (cloud.ingestion.accepted('CollectorRuns_CL') as unknown as CollectorRunsRow[])
-    .filter((r) => r.Collector === collector)
-    .at(-1);
-  assert.ok(row, `a ${collector} run row`);
-  return row;
+  return lastRunRowOf(cloud.ingestion, collector);
 }
 
 /** Sign-in Ids accepted per tenant (AADTenantId), from row `from` on. */
@@ -245,7 +239,9 @@ describe('Entra collectors over several tenants', () => {
         const second = await run('entra-signins');
         assert.equal(second.status, 'Succeeded');
         const again = signInIdsByTenant(next);
-        const fabrikamExpected = emulatorOf(fabrikam).ids('signIns', sourceStart, sourceEnd, ['interactiveUser']);
+        const fabrikamExpected = emulatorOf(fabrikam).ids('signIns', sourceStart, sourceEnd, [
+          'interactiveUser',
+        ]);
         assert.equal(again.get(fabrikam)?.size, fabrikamExpected.size);
         for (const tenant of [homeTenantId, contoso])
           for (const id of again.get(tenant) ?? []) assert.ok(!ids.get(tenant)?.has(id), `${id} sent twice`);

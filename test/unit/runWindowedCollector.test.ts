@@ -516,11 +516,11 @@ function pagedCollector(
   events: readonly SourceEvent[],
   options: { pageSize: number; pageMs: number; reads: TimeWindow[]; quiet?: boolean },
 ): WindowedCollector<'EntraAuditLogs_CL'> {
-  const { name, table, identify } = arrivingCollector(events, () => Infinity);
+  const arriving = arrivingCollector(events, () => Infinity);
   return {
-    name,
-    table,
-    ...(identify && { identify }),
+    name: arriving.name,
+    table: arriving.table,
+    identify: (row) => arriving.identify?.(row),
     open: () =>
       Promise.resolve({
         scope: 'tenant-1',
