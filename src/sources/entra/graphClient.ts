@@ -120,7 +120,11 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   });
   const attempts = new WeakMap<PipelineRequest, number>();
   const bodies = new WeakMap<PipelineResponse, unknown>();
-  pipeline.addPolicy(pacingPolicy(endpoint, options), { afterPhase: 'Retry' });
+  // Paced after the token is in hand (Sign), not before: a request must leave as soon as its turn comes.
+  // Paced before it, a tenant's first request spent its turn waiting for the token (for a customer tenant
+  // two round trips: the identity's assertion, then the exchange), reached Graph late, and let a later
+  // request arrive inside its window: 429s in the several-tenants bench.
+  pipeline.addPolicy(pacingPolicy(endpoint, options), { afterPhase: 'Sign' });
   pipeline.addPolicy(countingPolicy(options.stats, attempts), { afterPhase: 'Retry' });
   pipeline.addPolicy(jsonBodyPolicy(bodies), { afterPhase: 'Retry' });
   const httpClient: HttpClient = createDefaultHttpClient();

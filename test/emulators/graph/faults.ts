@@ -42,9 +42,12 @@ export class Throttle {
     this.windowMs = WINDOW_MS / timeScale;
   }
 
-  /** Admits the request, or answers the 429 to send (with Retry-After). */
-  admit(tenant: string): GraphError | undefined {
-    const now = performance.now();
+  /**
+   * Admits the request, or answers the 429 to send (with Retry-After). `arrivedAt` (performance.now() of this
+   * process): when it reached Graph's edge, if that was before this emulator got to it (tenants.ts' front).
+   */
+  admit(tenant: string, arrivedAt?: number): GraphError | undefined {
+    const now = arrivedAt ?? performance.now();
     const window = (this.admitted.get(tenant) ?? []).filter((t) => t + this.windowMs > now + CLOCK_SLACK_MS);
     this.admitted.set(tenant, window);
     if (window.length < this.limit) {

@@ -90,6 +90,13 @@ async function streamCut<E>(res: http.ServerResponse, page: Page<E>, records: nu
   res.socket?.destroy();
 }
 
+/**
+ * Set by the front of several tenants' emulators (tenants.ts, same process): performance.now() when the
+ * request reached it, so each tenant's throttle counts it from there, as Graph counts at its edge, not from
+ * when this emulator (busy serving another tenant's page) got to it.
+ */
+export const ARRIVED_AT_HEADER = 'x-emulator-arrived-at';
+
 export async function startGraphEmulator(options: GraphEmulatorOptions): Promise<GraphEmulator> {
   const { identity } = options;
   const seedKey = hashString(String(options.seed ?? 1));
@@ -209,7 +216,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
           'Specified HTTP method is not allowed for the request target.',
         );
       }
-      const throttled = throttle.admit(check.claims.tid);
+      // Graph counts a request where it arrives: at the front, when several tenants share one (tenants.ts).
+      const arrivedAt = Number(req.headers[ARRIVED_AT_HEADER]);
+      const throttled = throttle.admit(check.claims.tid, Number.isFinite(arrivedAt) ? arrivedAt : undefined);
       if (throttled) {
         entry.throttled = true;
         throttledCount += 1;

@@ -4,7 +4,7 @@
 // is a Graph emulator of its own: its data, its throttle (Graph counts per app and tenant), its faults.
 
 import https from 'node:https';
-import { startGraphEmulator } from './server.js';
+import { ARRIVED_AT_HEADER, startGraphEmulator } from './server.js';
 import type { GraphEmulator, GraphEmulatorOptions } from './types.js';
 import { listenHttpsOnLoopback, loadDevTls } from '../tls.js';
 
@@ -37,6 +37,7 @@ export async function startGraphTenants(
   const { ca } = loadDevTls();
   const agent = new https.Agent({ keepAlive: true, ca });
   const front = await listenHttpsOnLoopback(async (req, res) => {
+    const arrivedAt = performance.now();
     const emulator = byTenant.get(tenantOf(req.headers.authorization) ?? '');
     if (!emulator) {
       req.resume();
@@ -50,7 +51,15 @@ export async function startGraphTenants(
     await new Promise<void>((resolve) => {
       const upstream = https.request(
         `${emulator.origin}${req.url ?? '/'}`,
-        { method: req.method, headers: { ...req.headers, host: new URL(emulator.origin).host }, agent },
+        {
+          method: req.method,
+          headers: {
+            ...req.headers,
+            host: new URL(emulator.origin).host,
+            [ARRIVED_AT_HEADER]: String(arrivedAt),
+          },
+          agent,
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
