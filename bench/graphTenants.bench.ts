@@ -46,7 +46,7 @@ const answers = createInterface({ input: cloud.stdout })[Symbol.asyncIterator]()
 async function answer<T>(): Promise<T> {
   const next = await answers.next();
   if (next.done) throw new Error('the emulator process ended');
-  return JSON.parse(next.value as string) as T;
+  return JSON.parse(next.value) as T;
 }
 const ask = <T>(command: unknown): Promise<T> => {
   cloud.stdin.write(`${JSON.stringify(command)}\n`);
