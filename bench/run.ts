@@ -369,18 +369,7 @@ async function writeAwsOnly(smoke: boolean, only: 'aws' | 'aws-organization'): P
     shown = `${renderAws(aws)}\n_The AWS sections were rerun alone (\`--only aws\`) ${at()}._\n\n`;
     splice = (markdown) => spliceSections(markdown, '## AWS inventory at scale', /^## (?!AWS)/m, shown);
   } else {
-    progress(`AWS organization: ${sizes.orgAccounts} accounts × ${sizes.orgUsersPerAccount} users…`);
-    const organization = await withMoto((moto) =>
-      benchAwsOrganization(moto, {
-        accounts: sizes.orgAccounts,
-        usersPerAccount: sizes.orgUsersPerAccount,
-        latencyMs: sizes.awsLatencyMs,
-        concurrency: 8,
-        accountConcurrencies: sizes.orgAccountConcurrencies,
-        rounds: sizes.orgRounds,
-        ingestionParsesRecords: sizes.pipelineEmulatorParsesRecords,
-      }),
-    );
+    const organization = await organizationBench(sizes, progress);
     results = { organization, awsOrganizationRunAt: at() };
     shown = `${renderOrganization(organization)}\n_The organization section was rerun alone (\`--only aws-organization\`) ${at()}._\n\n`;
     splice = (markdown) =>
