@@ -17,6 +17,7 @@ import { toUserRow, type GraphUser } from '../../src/sources/entra/userRows.js';
 import type { CheckpointStore } from '../../src/state/checkpointStore.js';
 import type { TableName } from '../../src/tables/generated.js';
 import { memorySink } from '../support/memorySink.js';
+import { syncedMember, userSnapshot } from '../support/entraUserFixtures.js';
 import { repoRoot } from '../support/paths.js';
 
 interface TableFile {
@@ -501,35 +502,10 @@ describe('rows match their table (infra/tables)', () => {
   });
 
   describe('EntraUsers_CL rows from toUserRow', () => {
-    const userSnapshot = {
-      id: '5d7c2a9e-3b1f-4e8a-9c6d-0f1e2d3c4b5a',
-      time: new Date('2026-11-23T05:30:00.000Z'),
-      tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-      signInActivityCollected: true,
-    };
     const users: { label: string; user: GraphUser; collected?: boolean }[] = [
       {
         label: 'synced member, every sign-in time, 7 fractional digits',
-        user: {
-          id: '87d349ed-44d7-43e1-9a83-5f2406dee5bd',
-          userPrincipalName: 'AdeleV@contoso.com',
-          displayName: 'Adele Vance',
-          mail: 'AdeleV@contoso.com',
-          accountEnabled: true,
-          userType: 'Member',
-          department: 'Retail',
-          jobTitle: 'Retail Manager',
-          onPremisesSamAccountName: 'avance',
-          onPremisesDomainName: 'corp.contoso.com',
-          onPremisesUserPrincipalName: 'avance@corp.contoso.com',
-          onPremisesSyncEnabled: true,
-          createdDateTime: '2019-09-03T14:12:05Z',
-          signInActivity: {
-            lastSignInDateTime: '2026-11-22T08:15:02.1234567Z',
-            lastNonInteractiveSignInDateTime: '2026-11-23T05:01:44Z',
-            lastSuccessfulSignInDateTime: '2026-11-23T05:01:44Z',
-          },
-        },
+        user: syncedMember,
       },
       {
         label: 'guest never signed in, created before June 2018 (no createdDateTime)',

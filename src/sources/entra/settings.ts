@@ -59,7 +59,8 @@ export const readEntraUsersSettings: CollectorSettingsReader<GraphSettings> = (r
  * the list needs ENTRA_MULTITENANT_APP_ID, checked then (a problem names the setting).
  */
 function withGraph<Settings>(read: SettingsReader, complete: (graph: GraphSettings) => Settings) {
-  const graph = graphSettings(read);
+  // Where customer tenants' tokens come from: only part of the settings once the list names tenants.
+  const { access, ...graph } = graphSettings(read);
   const appExpected =
     'the client ID (GUID) of the multi-tenant app whose federated credential trusts the managed identity (azd deploys it when ENTRA_TENANTS is set)';
   const appClientId = read.matching(
@@ -93,7 +94,7 @@ function withGraph<Settings>(read: SettingsReader, complete: (graph: GraphSettin
       }
       return complete({
         ...graph,
-        multiTenant: { ...graph.access, appClientId, tenants: parsed.tenants },
+        multiTenant: { ...access, appClientId, tenants: parsed.tenants },
       });
     },
   };
