@@ -82,6 +82,8 @@ interface Measured {
   readonly collectorCoreShare: number;
   /** How busy the whole machine was meanwhile (all cores; the emulators' process and anyone else too). */
   readonly machineBusyShare: number | undefined;
+  /** How late the emulators' event loop ran (p99, max): the front stamps a request's arrival that late. */
+  readonly emulatorLoopDelayMs: { readonly p99: number; readonly max: number };
 }
 
 const noCheckpoints: CheckpointStore = {
@@ -150,7 +152,11 @@ async function measure(label: string, tenants: number, appCapPerWindow: number):
         : undefined;
     if (result.status !== 'Succeeded')
       throw new Error(`${label}: ${result.status} ${result.warnings.join('; ')}`);
-    const stats = await ask<{ requestTimes: number[]; throttled: number }>({ stats: true });
+    const stats = await ask<{
+      requestTimes: number[];
+      throttled: number;
+      loopDelayMs: { p99: number; max: number };
+    }>({ stats: true });
     const times = stats.requestTimes;
     let peak = 0;
     for (let i = 0, j = 0; i < times.length; i += 1) {
@@ -173,6 +179,7 @@ async function measure(label: string, tenants: number, appCapPerWindow: number):
       peakRequestsPerWindow: peak,
       collectorCoreShare: (cpu.user + cpu.system) / 1000 / wallMs,
       machineBusyShare,
+      emulatorLoopDelayMs: stats.loopDelayMs,
     };
   } catch (error) {
     cloud.kill();
@@ -201,12 +208,12 @@ window through the real collector and runner (\`runWindowedCollector\`, all tena
 through the client-assertion exchange. Graph's throttle: 5 requests per ${n(windowMs)} ms per tenant (its 10 s${timeScale === 1 ? '' : ` ÷ ${timeScale}`});
 our pacing: ${pacingIntervalMs} ms (production's 10.2 s is the same 200 ms margin). The ceiling is min(tenants × 5, the app cap) pages of 1,000 per window: ${n(tenantCeiling)} records/s per tenant.
 
-| run | tenants | records | requests | 429s | peak requests / window | records/s | ceiling | share of ceiling | vs one tenant | collector CPU (of one core) | machine busy |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| run | tenants | records | requests | 429s | peak requests / window | records/s | ceiling | share of ceiling | vs one tenant | collector CPU (of one core) | machine busy | emulators' loop late (p99 / max) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${runs
   .map(
     (r) =>
-      `| ${r.label} | ${r.tenants} | ${n(r.records)} | ${r.requests} | ${r.throttled} | ${r.peakRequestsPerWindow} | ${n(r.recordsPerSecond)} | ${n(r.ceilingRecordsPerSecond)} | ${pct(r.fractionOfCeiling)} | ${single ? `${(r.recordsPerSecond / single.recordsPerSecond).toFixed(1)}×` : ''} | ${pct(r.collectorCoreShare)} | ${r.machineBusyShare === undefined ? 'n/a' : pct(r.machineBusyShare)} |`,
+      `| ${r.label} | ${r.tenants} | ${n(r.records)} | ${r.requests} | ${r.throttled} | ${r.peakRequestsPerWindow} | ${n(r.recordsPerSecond)} | ${n(r.ceilingRecordsPerSecond)} | ${pct(r.fractionOfCeiling)} | ${single ? `${(r.recordsPerSecond / single.recordsPerSecond).toFixed(1)}×` : ''} | ${pct(r.collectorCoreShare)} | ${r.machineBusyShare === undefined ? 'n/a' : pct(r.machineBusyShare)} | ${n(r.emulatorLoopDelayMs.p99)} / ${n(r.emulatorLoopDelayMs.max)} ms |`,
   )
   .join('\n')}
 `;

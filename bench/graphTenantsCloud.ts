@@ -7,6 +7,7 @@
 //   {"stats": true} → {requestTimes (ms, sorted), throttled}, and the Graph host is stopped
 // The first line out is {identityEnv, authorityHost, appClientId, home, customers}.
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startEntraTokenEndpoint } from '../test/emulators/entraTokenEndpoint.js';
 import { startGraphTenants, type GraphTenants } from '../test/emulators/graph.js';
 import { startManagedIdentityEmulator } from '../test/emulators/managedIdentity.js';
@@ -53,6 +54,9 @@ interface Start {
 }
 
 let graph: GraphTenants | undefined;
+// How late this process's event loop got to what was waiting: a request reaching the front while the loop
+// serves other pages is stamped late, so its tenant's window looks to start later than Graph's would.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 for await (const line of createInterface({ input: process.stdin })) {
   const command = JSON.parse(line) as { start?: Start; stats?: true };
   if (command.start) {
@@ -65,6 +69,8 @@ for await (const line of createInterface({ input: process.stdin })) {
         signIns: { count: signInsPerTenant, from: new Date(from), to: new Date(to) },
       })),
     );
+    loopDelay.reset();
+    loopDelay.enable();
     say({ graphEndpoint: graph.endpoint });
   } else if (command.stats && graph) {
     const emulators = [...graph.tenants.values()];
@@ -73,7 +79,9 @@ for await (const line of createInterface({ input: process.stdin })) {
         .flatMap((emulator) => emulator.requests.map((request) => request.at.getTime()))
         .sort((a, b) => a - b),
       throttled: emulators.reduce((sum, emulator) => sum + emulator.throttledCount, 0),
+      loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     });
+    loopDelay.disable();
     await graph.stop();
     graph = undefined;
   }

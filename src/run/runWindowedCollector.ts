@@ -252,15 +252,25 @@ async function readScope<Table extends TableName>(
     const attemptStart = Date.now();
     let shareRead = 0;
     let splitTo: number | undefined;
+    /** The progress before this one: the pace since then is the current pace. */
+    let previous = { share: 0, elapsed: 0 };
     const onProgress = (share: number) => {
-      shareRead = Math.max(shareRead, share);
-      if (signal.aborted || lengthMs <= minSliceMs || !(share > 0 && share < 1)) return;
+      if (signal.aborted || lengthMs <= minSliceMs || !(share > 0 && share < 1) || share <= shareRead) {
+        shareRead = Math.max(shareRead, share);
+        return;
+      }
+      shareRead = share;
       const elapsed = Date.now() - attemptStart;
-      const projectedEnd = attemptStart + elapsed / share;
+      // The slower of the attempt's average pace and its pace since the last progress: a source whose
+      // first pages come at once and the rest at a paced rate (Graph's 5 requests, then one every 2 s)
+      // would otherwise look fast until too late to split.
+      const msPerShare = Math.max(elapsed / share, (elapsed - previous.elapsed) / (share - previous.share));
+      previous = { share, elapsed };
+      const projectedEnd = attemptStart + elapsed + (1 - share) * msPerShare;
       const { workEndsAt } = context.deadline;
       if (projectedEnd <= workEndsAt) return;
       // Sized to be read in half the time left at this attempt's pace, and at least halved.
-      const msPerSliceMs = elapsed / (share * lengthMs);
+      const msPerSliceMs = msPerShare / lengthMs;
       const fits = (splitMargin * Math.max(0, workEndsAt - Date.now())) / msPerSliceMs;
       splitTo = Math.max(minSliceMs, Math.min(Math.floor(lengthMs / 2), Math.floor(fits)));
       giveUp.abort(

@@ -15,8 +15,8 @@ import {
   type PipelineResponse,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
-import pThrottle from 'p-throttle';
-import { abortError, raceAbort, type SourceStats } from '../../run/collector.js';
+import { abortError, type SourceStats } from '../../run/collector.js';
+import { SlidingWindow, takeTurn } from '../../lib/slidingWindows.js';
 import { appVersion } from '../../lib/version.js';
 import { GraphRequestError } from './graphErrors.js';
 
@@ -259,42 +259,36 @@ function retryAfterMs(response: PipelineResponse): number | undefined {
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-type Pacer = (send: () => Promise<PipelineResponse>) => Promise<PipelineResponse>;
-
-// One pacer per Graph host, tenant and limit in this process: sign-in and audit runs on the same instance
+// One window per Graph host, tenant and limit in this process: sign-in and audit runs on the same instance
 // share the tenant's allowance, and every tenant's requests share the app's.
-const pacers = new Map<string, Pacer>();
+const windows = new Map<string, SlidingWindow>();
 
-function pacerFor(key: string, pacing: GraphPacing): Pacer {
+function windowFor(key: string, pacing: GraphPacing): SlidingWindow {
   const id = `${key}|${pacing.limit}|${pacing.intervalMs}`;
-  let pacer = pacers.get(id);
-  if (!pacer) {
-    // strict: no `limit + 1` requests in any interval, not just in fixed windows.
-    const throttle = pThrottle({ limit: pacing.limit, interval: pacing.intervalMs, strict: true });
-    pacer = throttle((send: () => Promise<PipelineResponse>) => send());
-    pacers.set(id, pacer);
+  let window = windows.get(id);
+  if (!window) {
+    window = new SlidingWindow(pacing.limit, pacing.intervalMs);
+    windows.set(id, window);
   }
-  return pacer;
+  return window;
 }
 
 function pacingPolicy(
   endpoint: string,
   options: Pick<GraphClientOptions, 'pacing' | 'tenantKey' | 'appPacing'>,
 ): PipelinePolicy {
-  const tenantPace = pacerFor(`${endpoint}|tenant:${options.tenantKey ?? 'home'}`, options.pacing);
-  const appPace = options.appPacing && pacerFor(`${endpoint}|app`, options.appPacing);
-  // The tenant's turn first, then the app's: a tenant waiting for its own allowance holds no app slot.
-  const pace: Pacer = appPace ? (send) => tenantPace(() => appPace(send)) : tenantPace;
+  // A request takes its tenant's slot and the app's at the same instant, when it leaves: a tenant waiting
+  // for its own allowance holds no app slot, and a wait for the app's does not start the tenant's window early.
+  const counted = [
+    windowFor(`${endpoint}|tenant:${options.tenantKey ?? 'home'}`, options.pacing),
+    ...(options.appPacing ? [windowFor(`${endpoint}|app`, options.appPacing)] : []),
+  ];
   return {
     name: 'graphPacing',
-    // The pacers are shared by every run of the process and take no signal per call: an aborted request
-    // leaves its queue at once, and is not sent when its turn comes.
-    sendRequest: (request, next) => {
-      const signal = request.abortSignal;
-      return raceAbort(
-        pace(() => (signal?.aborted ? Promise.reject(abortError(signal)) : next(request))),
-        signal,
-      );
+    // An aborted request leaves the wait at once and is not sent.
+    async sendRequest(request, next) {
+      await takeTurn(counted, request.abortSignal);
+      return next(request);
     },
   };
 }
