@@ -255,17 +255,18 @@ async function readScope<Table extends TableName>(
     /** The progress before this one: the pace since then is the current pace. */
     let previous = { share: 0, elapsed: 0 };
     const onProgress = (share: number) => {
-      if (signal.aborted || lengthMs <= minSliceMs || !(share > 0 && share < 1) || share <= shareRead) {
-        shareRead = Math.max(shareRead, share);
-        return;
-      }
-      shareRead = share;
+      shareRead = Math.max(shareRead, share);
+      if (signal.aborted || lengthMs <= minSliceMs || !(share > 0 && share < 1)) return;
       const elapsed = Date.now() - attemptStart;
       // The slower of the attempt's average pace and its pace since the last progress: a source whose
       // first pages come at once and the rest at a paced rate (Graph's 5 requests, then one every 2 s)
-      // would otherwise look fast until too late to split.
-      const msPerShare = Math.max(elapsed / share, (elapsed - previous.elapsed) / (share - previous.share));
-      previous = { share, elapsed };
+      // would otherwise look fast until too late to split. (No step forward: the average alone, which
+      // still slows as time passes without progress.)
+      const average = elapsed / share;
+      const current =
+        share > previous.share ? (elapsed - previous.elapsed) / (share - previous.share) : average;
+      const msPerShare = Math.max(average, current);
+      if (share > previous.share) previous = { share, elapsed };
       const projectedEnd = attemptStart + elapsed + (1 - share) * msPerShare;
       const { workEndsAt } = context.deadline;
       if (projectedEnd <= workEndsAt) return;

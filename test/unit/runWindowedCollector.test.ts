@@ -514,15 +514,24 @@ describe('the overlap is re-read, not re-sent', () => {
  */
 function pagedCollector(
   events: readonly SourceEvent[],
-  options: { pageSize: number; pageMs: number; reads: TimeWindow[]; quiet?: boolean },
+  options: {
+    pageSize: number;
+    /** Each page's time, or a function of the page's number in the run (0 first), as a rate limiter gives. */
+    pageMs: number | ((pageOfRun: number) => number);
+    reads: TimeWindow[];
+    quiet?: boolean;
+  },
 ): WindowedCollector<'EntraAuditLogs_CL'> {
   const arriving = arrivingCollector(events, () => Infinity);
+  const { pageMs } = options;
   return {
     name: arriving.name,
     table: arriving.table,
     identify: (row) => arriving.identify?.(row),
-    open: () =>
-      Promise.resolve({
+    open: () => {
+      let pagesOfRun = 0;
+      const nextPageMs = () => (typeof pageMs === 'number' ? pageMs : pageMs(pagesOfRun++));
+      return Promise.resolve({
         scope: 'tenant-1',
         async *read(window: TimeWindow, read?: WindowReadOptions) {
           options.reads.push(window);
@@ -532,7 +541,7 @@ function pagedCollector(
             .sort((a, b) => b.timeMs - a.timeMs);
           for (let i = 0; i < matching.length; i += options.pageSize) {
             try {
-              await sleep(options.pageMs, undefined, { signal: read?.signal });
+              await sleep(nextPageMs(), undefined, { signal: read?.signal });
             } catch (error) {
               if (options.quiet) return;
               throw error;
@@ -546,7 +555,8 @@ function pagedCollector(
             if (i + options.pageSize < matching.length) read?.onProgress?.((end - oldest) / (end - start));
           }
         },
-      }),
+      });
+    },
   };
 }
 
@@ -616,6 +626,39 @@ describe('the run deadline', () => {
     // What the sink accepted of slices not committed is remembered with the checkpoint, not sent again.
     const extra = [...sent.values()].reduce((sum, n) => sum + n - 1, 0);
     assert.ok(extra <= backlog.length * 0.02, `${extra} duplicates`);
+  });
+
+  it('splits in time when the pages come at once and then slowly (a rate limiter’s burst): the run moves the checkpoint', async () => {
+    // A 5 s run reads for 4.25 s. The slice's 23 pages: the first 20 at once, then 1.7 s each (5.1 s in
+    // all). At the average pace it looks to fit until too late (after page 22 of 23: 3.5 s projected to
+    // 3.6 s), so the run would end with 22/23 read and nothing committed, and every run alike. At the pace
+    // since the page before (1.7 s a page) it does not fit after page 21: split, and the oldest part (one
+    // page, 1.7 s) read and committed in the time left.
+    const reads: TimeWindow[] = [];
+    const collector = pagedCollector(backlog, {
+      pageSize: 90,
+      pageMs: (page) => (page < 20 ? 0 : 1_700),
+      reads,
+    });
+    const checkpoints = memoryCheckpoints();
+    const memory = keepingSink();
+    const result = await runWindowedCollector({
+      collector,
+      checkpoints: checkpoints.store,
+      sink: memory.sink,
+      log: silentLogger,
+      policy: { ...deadlinePolicy, budgetMs: 5_000 },
+      batchSize: 25,
+      now: () => runTime,
+    });
+    assert.equal(result.status, 'PartiallySucceeded');
+    const [whole, part] = reads;
+    const length = (w?: TimeWindow) => (w ? w.end.getTime() - w.start.getTime() : 0);
+    assert.ok(length(part) > 0 && length(part) < length(whole), 'the slice was split');
+    assert.ok(
+      (checkpoints.position()?.getTime() ?? 0) > t0 - 6 * 3_600_000,
+      'the run committed part of the backlog',
+    );
   });
 
   it('never commits a slice whose source stopped quietly at the deadline', async () => {
