@@ -74,12 +74,11 @@ export function proxySummary(): CollectorSummary<'ProxyWebSessions_CL'> {
         }
         if (row.DvcAction === 'Deny') denied += 1;
         if (row.UrlQueryDropped === true) queriesDropped += 1;
-        const user = row.SrcUsername ?? '';
+        // One person whatever the case Kerberos or the helper wrote the name in (AD names are
+        // case-insensitive; the shadow-IT alert counts tolower(SrcUsername) too).
+        const user = (row.SrcUsername ?? '').toLowerCase();
         if (user === '') unattributed += 1;
-        else {
-          const lower = user.toLowerCase();
-          if (!users.has(lower)) users.add(detached(lower));
-        }
+        else if (!users.has(user)) users.add(detached(user));
         const host = row.DstFQDN ?? '';
         if (host === '') continue;
         let app = appOfHost.get(host);
