@@ -53,7 +53,8 @@ describe('proxySummary (what import squid-log prints)', () => {
     const dropbox = details.findIndex((line) => line.startsWith('  Dropbox ('));
     const slack = details.findIndex((line) => line.startsWith('  Slack ('));
     expect(details[dropbox]).toMatch(/: 1 users, 2 requests, 2\.0 MB$/);
-    expect(details[dropbox + 1]).toBe('      alice@contoso.com');
+    // Shown as first seen.
+    expect(details[dropbox + 1]).toBe('      alice@CONTOSO.COM');
     expect(details[slack]).toMatch(/: 1 users, 1 requests, 0\.0 MB$/);
     expect(details).toContain('  files.example-unknown.net: 2 requests');
   });

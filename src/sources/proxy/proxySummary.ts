@@ -52,7 +52,8 @@ export function proxySummary(): CollectorSummary<'ProxyWebSessions_CL'> {
   const appOfHost = new Map<string, CatalogApp | null>();
   const apps = new Map<string, AppUse>();
   const unmatchedHosts = new Map<string, number>();
-  const users = new Set<string>();
+  /** Each user by the lower-case name, with the spelling first seen (what is shown). */
+  const users = new Map<string, string>();
   let requests = 0;
   let parseErrors = 0;
   let challenges = 0;
@@ -78,7 +79,7 @@ export function proxySummary(): CollectorSummary<'ProxyWebSessions_CL'> {
         // case-insensitive; the shadow-IT alert counts tolower(SrcUsername) too).
         const user = (row.SrcUsername ?? '').toLowerCase();
         if (user === '') unattributed += 1;
-        else if (!users.has(user)) users.add(detached(user));
+        else if (!users.has(user)) users.set(detached(user), detached(row.SrcUsername ?? ''));
         const host = row.DstFQDN ?? '';
         if (host === '') continue;
         let app = appOfHost.get(host);
@@ -117,7 +118,7 @@ export function proxySummary(): CollectorSummary<'ProxyWebSessions_CL'> {
           const topUsers = [...use.users.entries()]
             .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
             .slice(0, shownUsers)
-            .map(([name]) => name);
+            .map(([name]) => users.get(name) ?? name);
           details.push(
             `  ${use.app.name} (${use.app.category}, ${use.app.risk} risk): ${use.users.size} users, ${use.requests} requests, ${megabytes(use.bytes)}`,
           );
