@@ -252,22 +252,29 @@ async function readScope<Table extends TableName>(
     const attemptStart = Date.now();
     let shareRead = 0;
     let splitTo: number | undefined;
-    /** The progress before this one: the pace since then is the current pace. */
-    let previous = { share: 0, elapsed: 0 };
+    /** The first progress told, the latest, and the longest time between two. */
+    let first: { share: number; elapsed: number } | undefined;
+    let last = { share: 0, elapsed: 0 };
+    let longestStepMs = 0;
     const onProgress = (share: number) => {
       shareRead = Math.max(shareRead, share);
       if (signal.aborted || lengthMs <= minSliceMs || !(share > 0 && share < 1)) return;
       const elapsed = Date.now() - attemptStart;
-      // The slower of the attempt's average pace and its pace since the last progress: a source whose
-      // first pages come at once and the rest at a paced rate (Graph's 5 requests, then one every 2 s)
-      // would otherwise look fast until too late to split. (No step forward: the average alone, which
-      // still slows as time passes without progress.)
+      if (share > last.share) {
+        longestStepMs = Math.max(longestStepMs, elapsed - last.elapsed);
+        last = { share, elapsed };
+        first ??= last;
+      }
+      // The pace since the first progress, when slower than the average: what came before it (the token,
+      // the pages a rate limiter lets through at once, such as Graph's first 5) says little about the
+      // pace to come. Over every step since, so one slow step (a busy machine) does not split alone.
       const average = elapsed / share;
-      const current =
-        share > previous.share ? (elapsed - previous.elapsed) / (share - previous.share) : average;
-      const msPerShare = Math.max(average, current);
-      if (share > previous.share) previous = { share, elapsed };
-      const projectedEnd = attemptStart + elapsed + (1 - share) * msPerShare;
+      const sinceFirst =
+        first && share > first.share ? (elapsed - first.elapsed) / (share - first.share) : average;
+      const msPerShare = Math.max(average, sinceFirst);
+      // Progress is told between steps: the step under way when the slice ends is not in the projection,
+      // so the longest step seen is kept in reserve. Ending a slice a step short commits nothing of it.
+      const projectedEnd = attemptStart + elapsed + (1 - share) * msPerShare + longestStepMs;
       const { workEndsAt } = context.deadline;
       if (projectedEnd <= workEndsAt) return;
       // Sized to be read in half the time left at this attempt's pace, and at least halved.

@@ -628,16 +628,16 @@ describe('the run deadline', () => {
     assert.ok(extra <= backlog.length * 0.02, `${extra} duplicates`);
   });
 
-  it('splits in time when the pages come at once and then slowly (a rate limiter’s burst): the run moves the checkpoint', async () => {
-    // A 5 s run reads for 4.25 s. The slice's 23 pages: the first 20 at once, then 1.7 s each (5.1 s in
-    // all). At the average pace it looks to fit until too late (after page 22 of 23: 3.5 s projected to
-    // 3.6 s), so the run would end with 22/23 read and nothing committed, and every run alike. At the pace
-    // since the page before (1.7 s a page) it does not fit after page 21: split, and the oldest part (one
-    // page, 1.7 s) read and committed in the time left.
+  it('splits in time when the first page comes free and the rest at a paced rate: the run moves the checkpoint', async () => {
+    // A 5 s run reads for 4.25 s. The slice's 12 pages: the first at once (a rate limiter's first
+    // request), then 390 ms each: 4.29 s in all. At the average pace it looks to fit until its end (after
+    // page 11 of 12: 4.19 s projected), so the run would end with 11/12 read and nothing of the slice
+    // committed, and every run alike. At the pace since the first page, with one page in reserve, it does
+    // not fit after page 2: split, and the older parts read and committed in the time left.
     const reads: TimeWindow[] = [];
     const collector = pagedCollector(backlog, {
-      pageSize: 90,
-      pageMs: (page) => (page < 20 ? 0 : 1_700),
+      pageSize: 175,
+      pageMs: (page) => (page < 1 ? 0 : 390),
       reads,
     });
     const checkpoints = memoryCheckpoints();
