@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   CreateAccountCommand,
   CreateOrganizationCommand,
@@ -29,6 +30,8 @@ export interface OrganizationBenchOptions {
   readonly rounds: number;
   /** The ingestion emulator parses records (smoke); at full size it only checks the protocol. */
   readonly ingestionParsesRecords: boolean;
+  /** AWS_ACCOUNT_WORKERS at each account concurrency: threads the accounts are read on (0: the run's own). */
+  readonly workers: (accountConcurrency: number) => number;
 }
 
 /**
@@ -55,6 +58,8 @@ export interface WallTimeParts {
 
 export interface OrganizationBenchRun {
   readonly accountConcurrency: number;
+  /** Worker threads the accounts were read on (0: the run's own thread). */
+  readonly workers: number;
   readonly keys: number;
   readonly apiCalls: number;
   readonly failures: number;
@@ -197,7 +202,7 @@ export async function benchAwsOrganization(
     const soloWallMs = mean(solo.map((r) => r.wallMs));
     const soloAccount = accountMeans(solo.flatMap((r) => r.timings));
     const runs = options.accountConcurrencies.map((k) =>
-      summarize(k, measured.get(k) ?? [], soloWallMs, soloAccount),
+      summarize(k, options.workers(k), measured.get(k) ?? [], soloWallMs, soloAccount),
     );
     const sequential = runs[0] as OrganizationBenchRun;
     const concurrent = runs.at(-1) as OrganizationBenchRun;
@@ -280,6 +285,7 @@ async function runOnce(
       accountConcurrency,
       budgetMs: Number.POSITIVE_INFINITY,
       onAccount: (timing) => timings.push(timing),
+      workers: options.workers(accountConcurrency),
     },
     reportWait: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
   });
@@ -385,6 +391,7 @@ function placeTime(run: OneRun, places: number) {
 
 function summarize(
   k: number,
+  workers: number,
   runs: readonly OneRun[],
   soloWallMs: number,
   solo: ReturnType<typeof accountMeans>,
@@ -406,6 +413,7 @@ function summarize(
   };
   return {
     accountConcurrency: k,
+    workers,
     keys: Math.min(...runs.map((r) => r.keys)),
     apiCalls: Math.round(mean(runs.map((r) => r.apiCalls))),
     failures: Math.max(...runs.map((r) => r.failures)),
@@ -523,14 +531,16 @@ added by a proxy in its own process, every call on its own timer, so calls in fl
 the network; after a first pass against moto (below) it answers the read-only IAM calls it has seen from memory,
 as IAM answers them on AWS's machines. ${org.rounds > 1 ? `Each configuration ran ${org.rounds}× (in order, then reversed); figures are means.` : 'Each configuration ran once.'}
 Every run starts without a credential report, so each pays its generation. Owner tags are not read
-(AWS_OWNER_TAG_KEYS=none); with them each user with keys costs one more call.
+(AWS_OWNER_TAG_KEYS=none); with them each user with keys costs one more call. The accounts are read on
+AWS_ACCOUNT_WORKERS threads (its default, \`auto\`, on this machine's ${availableParallelism()} cores: one per core, at most one per account
+at a time; 0 is the run's own thread), their start-up included in the wall time; Node ${process.versions.node}.
 
-| accounts at a time | wall time | speedup | of the ideal | keys | API calls | failed accounts |
-|---|---|---|---|---|---|---|
+| accounts at a time | threads | wall time | speedup | of the ideal | keys | API calls | failed accounts |
+|---|---|---|---|---|---|---|---|
 ${runs
   .map(
     (r) =>
-      `| ${r.accountConcurrency} | ${sec(r.wallMs)}${r.wallMsPerRound.length > 1 ? ` (${r.wallMsPerRound.map(sec).join(', ')})` : ''} | ${r.speedup.toFixed(1)}× | ${pct(r.efficiency)} | ${count(r.keys)} | ${count(r.apiCalls)} | ${r.failures} |`,
+      `| ${r.accountConcurrency} | ${r.workers} | ${sec(r.wallMs)}${r.wallMsPerRound.length > 1 ? ` (${r.wallMsPerRound.map(sec).join(', ')})` : ''} | ${r.speedup.toFixed(1)}× | ${pct(r.efficiency)} | ${count(r.keys)} | ${count(r.apiCalls)} | ${r.failures} |`,
   )
   .join('\n')}
 
@@ -577,8 +587,9 @@ ${runs
   .join('\n\n')}
 
 A call the SDK saw take longer than the proxy did waited in this process: for its CPU (signing, parsing, the
-other calls' callbacks) while the event loop was busy. Node runs our code on one thread: once this process's CPU
-nears 100 % of the wall, more accounts at a time only make every call wait longer.
+other calls' callbacks) while the event loop was busy. Node runs the code of each thread on one core: once the
+threads' CPU nears their share of the wall, more accounts at a time only make every call wait longer. The
+threads are the process's (kept from run to run, as on a warm instance): the first pass below started them.
 
 **Against moto itself** (the first pass, ${live.accountConcurrency} at a time, every call to moto): ${sec(live.wallMs)} for ${count(live.calls)} calls
 (${count(liveCallRate)} calls/s). moto used ${sec(live.motoCpuMs)} of CPU, ${msec(motoPerCall)} per call, and took ${msec(live.motoAnswerMs)} on average to answer one

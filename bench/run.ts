@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { autoAccountWorkers } from '../src/sources/aws/settings.js';
 import { startManagedIdentityEmulator } from '../test/emulators/managedIdentity.js';
 import { startMoto, type MotoServer } from '../test/emulators/moto.js';
 import { repoRoot } from '../test/support/paths.js';
@@ -159,6 +160,8 @@ function organizationBench(
       concurrency: 8,
       accountConcurrencies: sizes.orgAccountConcurrencies,
       rounds: sizes.orgRounds,
+      // As a deployment with the default, AWS_ACCOUNT_WORKERS=auto, on this machine.
+      workers: (accountConcurrency) => autoAccountWorkers(accountConcurrency),
       ingestionParsesRecords: sizes.pipelineEmulatorParsesRecords,
     }),
   );

@@ -276,6 +276,60 @@ describe('organization mode against moto Organizations', () => {
   });
 });
 
+describe('organization mode on worker threads (AWS_ACCOUNT_WORKERS)', () => {
+  const readOrganization = async (workers: number) => {
+    const memory = memorySink();
+    const lines: string[] = [];
+    const timings: AccountTiming[] = [];
+    const before = cloud.aws.requests.length;
+    const collector = awsAccessKeysCollector({
+      credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+      region: 'us-east-1',
+      accessKeyIdMode: 'masked',
+      concurrency: 4,
+      organization: {
+        memberRoleName: memberRole,
+        accounts: { include: [], exclude: [] },
+        accountConcurrency: 3,
+        budgetMs: Number.POSITIVE_INFINITY,
+        onAccount: (timing) => timings.push(timing),
+        workers,
+      },
+    });
+    const log = { info: (line: string) => lines.push(line), warn: () => {}, error: () => {} };
+    const result = await runCollector({ collector, sink: memory.sink, log });
+    const keys = memory
+      .rowsOf('AWSIAMAccessKeys_CL')
+      .map((r) => ({ ...r, SnapshotId: '', SnapshotTime: '', TimeGenerated: '' }))
+      .sort((a, b) => `${a.AccountId}/${a.AccessKeyId}`.localeCompare(`${b.AccountId}/${b.AccessKeyId}`));
+    const calls = cloud.aws.requests.length - before;
+    return { result, keys, lines, timings, calls, runRow: memory.rowsOf('CollectorRuns_CL')[0] };
+  };
+
+  it("reads the same rows as the run's own thread, counts every call, forwards log lines and timings, and names the broken account", async () => {
+    const own = await readOrganization(0);
+    const threads = await readOrganization(2);
+    assert.ok(own.keys.length > 0);
+    assert.deepEqual(threads.keys, own.keys, 'the same rows, whichever thread read them');
+    assert.equal(threads.result.status, 'PartiallySucceeded');
+    assert.match(
+      threads.runRow?.Error ?? '',
+      new RegExp(`account ${withoutRole} \\(workload-5\\): .*AccessDenied`),
+      'the failing account named, its error carried across',
+    );
+    assert.equal(threads.result.apiCalls, threads.calls, 'every call made on a thread is counted');
+    for (const id of [...expected.keys()].filter((a) => a !== suspended && a !== withoutRole)) {
+      assert.ok(
+        threads.lines.some((line) => line.startsWith(`inventorying access keys of AWS account ${id}`)),
+        `the thread's log line for ${id} reaches the run's log`,
+      );
+      const timing = threads.timings.find((t) => t.accountId === id);
+      assert.ok(timing && timing.outcome === 'inventoried' && timing.calls > 0 && timing.keys > 0);
+      assert.equal(timing.keys, expected.get(id)?.length, `${id}: its keys counted on its thread`);
+    }
+  });
+});
+
 describe('one member account on its own', () => {
   it('is inventoried by inventoryMemberAccount alone: the unit of work a fan-out would run', async () => {
     const [, accountId = ''] = [...expected.keys()];

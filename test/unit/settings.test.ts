@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
@@ -76,16 +77,35 @@ describe('settings', () => {
       'aws-member-role-name': 'member',
       RUN_TIME_BUDGET_MINUTES: '12',
       AWS_ACCOUNT_CONCURRENCY: '6',
+      AWS_ACCOUNT_WORKERS: '3',
     });
     assert.deepEqual(aws.organization, {
       memberRoleName: 'member',
       accounts: { include: [], exclude: [] },
       accountConcurrency: 6,
       budgetMs: 12 * 60_000,
+      workers: 3,
     });
     assert.equal(settings.runBudgetMs, 12 * 60_000, 'one budget for every collector');
     const defaults = await load({ ...validFunctionEnv, 'aws-member-role-name': 'member' });
     assert.equal(defaults.collectorSettings.organization?.budgetMs, 20 * 60_000);
+  });
+
+  it('reads the accounts on one thread per core (auto), never more than accounts at a time, or as set', async () => {
+    const cores = availableParallelism();
+    const workersWith = async (env: Record<string, string>) =>
+      (await load({ ...validFunctionEnv, 'aws-member-role-name': 'member', ...env })).collectorSettings
+        .organization?.workers;
+    const auto = cores > 1 ? Math.min(cores, 4) : 0;
+    assert.equal(await workersWith({}), auto, `auto on ${cores} core(s)`);
+    assert.equal(await workersWith({ AWS_ACCOUNT_WORKERS: 'AUTO' }), auto);
+    assert.equal(
+      await workersWith({ AWS_ACCOUNT_CONCURRENCY: '1' }),
+      cores > 1 ? 1 : 0,
+      'one account at a time: one thread at most',
+    );
+    assert.equal(await workersWith({ AWS_ACCOUNT_WORKERS: '0' }), 0);
+    assert.equal(await workersWith({ AWS_ACCOUNT_WORKERS: '16' }), 16);
   });
 
   it('accepts the upper-snake form of a vault secret name as an override', async () => {
@@ -128,6 +148,8 @@ describe('settings', () => {
     ['aws-role-arn', 'arn:aws:iam::123456789012:user/alice', /role/],
     ['ACCESS_KEY_ID_MODE', 'partial', /one of masked, full/],
     ['AWS_CONCURRENCY', '0', /integer from 1 to 64/],
+    ['AWS_ACCOUNT_WORKERS', '17', /auto, or an integer from 0 to 16/],
+    ['AWS_ACCOUNT_WORKERS', 'all', /auto, or an integer from 0 to 16/],
     ['AWS_CONCURRENCY', 'eight', /integer from 1 to 64/],
     ['AWS_ACCESS_KEYS_SCHEDULE', '0 6 * * *', /six fields/],
     ['AWS_ACCESS_KEYS_SCHEDULE', '0 0 25 * * *', /hour "25" outside 0-23/],

@@ -24,14 +24,16 @@ import {
 import { toAccessKeyRow, type AccessKeyIdMode } from './accessKeyRow.js';
 import { countApiCalls } from './apiCallCounter.js';
 import { awsHttp, type AwsHttp } from './awsHttp.js';
+import { accountWorkersFor } from './accountWorkers.js';
 import { withOwnerTags } from './userTags.js';
 import {
   describeAccountTiming,
-  newCallTally,
+  finishWatch,
+  startWatch,
   timeApiCalls,
   wallClockMs,
   type AccountTiming,
-  type CallTally,
+  type AccountWatch,
 } from './accountTiming.js';
 import {
   leastRecentlyInventoriedFirst,
@@ -65,6 +67,12 @@ export interface OrganizationMode {
    * every account's timing is logged too. The benchmark adds them up.
    */
   readonly onAccount?: (timing: AccountTiming) => void;
+  /**
+   * AWS_ACCOUNT_WORKERS: worker threads the accounts are read on (accountWorkers.ts), shared out to the
+   * least busy; 0 or absent: on the run's own thread. One thread's CPU bounds how many calls it carries,
+   * so more than one pays only on an instance with more than one core.
+   */
+  readonly workers?: number;
 }
 
 export interface AwsAccessKeysCollectorOptions {
@@ -89,6 +97,9 @@ export interface AwsAccessKeysCollectorOptions {
   /** AWS_OWNER_TAG_KEYS: OwnerTag from ListUserTags of users with keys (userTags.ts); empty or absent: not read. */
   readonly ownerTagKeys?: readonly string[];
 }
+
+/** What a member account's read needs of the options, as data: an account worker thread gets it. */
+export type AccountJobOptions = Omit<AwsAccessKeysCollectorOptions, 'credentialsFor' | 'organization'>;
 
 /** One AWSIAMAccessKeys_CL row per access key, all stamped with the run's snapshot. */
 export function awsAccessKeysCollector(
@@ -158,6 +169,13 @@ async function* inventoryOrganization(
   context: CollectorContext,
   http: AwsHttp,
 ): AsyncGenerator<AWSIAMAccessKeysRow, ReadOutcome, undefined> {
+  // Asked for first: a new thread's loading of the SDK overlaps the Organizations listing.
+  const workers =
+    organization.workers && organization.workers > 0
+      ? accountWorkersFor<AccountJobOptions>(organization.workers, {
+          maxSockets: maxSocketsFor(options),
+        })
+      : undefined;
   /** Accounts read in full, and the failures of the others: what the read returns. */
   const inventoried: string[] = [];
   const failures: string[] = [];
@@ -199,18 +217,32 @@ async function* inventoryOrganization(
       }
       attempted += 1;
       const watch = startWatch(account.id);
-      const rows: AWSIAMAccessKeysRow[] = [];
+      let rows: AWSIAMAccessKeysRow[];
       try {
-        const read = inventoryMemberAccount(
-          options,
-          organization.memberRoleName,
-          hub,
-          account,
-          context,
-          watch,
-          http,
-        );
-        for await (const row of read) rows.push(row);
+        rows = workers
+          ? await workers.read(
+              {
+                options: jobOptions(options),
+                memberRoleName: organization.memberRoleName,
+                hub: await raceAbort(hub?.() ?? Promise.resolve(undefined), signal),
+                account,
+                runId: context.runId,
+                startTime: context.startTime,
+              },
+              watch,
+              context,
+            )
+          : await rowsOf(
+              inventoryMemberAccount(
+                options,
+                organization.memberRoleName,
+                hub,
+                account,
+                context,
+                watch,
+                http,
+              ),
+            );
       } catch (error) {
         if (signal?.aborted) {
           cutOff.push(account);
@@ -242,6 +274,27 @@ async function* inventoryOrganization(
     throw new Error(`none of the ${of} accounts tried could be inventoried:\n${failures.join('\n')}`);
   }
   return { partialFailures: failures, delivered: inventoried };
+}
+
+async function rowsOf<Row>(read: AsyncIterable<Row>): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const row of read) rows.push(row);
+  return rows;
+}
+
+/** The options without their functions (and the organization's, which stay with the run). */
+function jobOptions(options: AwsAccessKeysCollectorOptions): AccountJobOptions {
+  return {
+    region: options.region,
+    partition: options.partition,
+    accessKeyIdMode: options.accessKeyIdMode,
+    concurrency: options.concurrency,
+    route: options.route,
+    reportWait: options.reportWait,
+    credentialReportMaxAgeMs: options.credentialReportMaxAgeMs,
+    maxAttempts: options.maxAttempts,
+    ownerTagKeys: options.ownerTagKeys,
+  };
 }
 
 function describeNotStarted(
@@ -424,48 +477,6 @@ async function* inventoryAccount(
     iam.destroy();
     sts?.destroy();
   }
-}
-
-/** An account's timing as it is being read (see AccountTiming). */
-export interface AccountWatch {
-  readonly accountId: string;
-  readonly startedAt: number;
-  credentialsDoneAt: number | undefined;
-  reportDoneAt: number | undefined;
-  keys: number;
-  readonly tally: CallTally;
-}
-
-export function startWatch(accountId: string): AccountWatch {
-  return {
-    accountId,
-    startedAt: wallClockMs(),
-    credentialsDoneAt: undefined,
-    reportDoneAt: undefined,
-    keys: 0,
-    tally: newCallTally(),
-  };
-}
-
-/** The phases partition the account's time: session, then report, then users and keys. */
-function finishWatch(watch: AccountWatch, outcome: AccountTiming['outcome']): AccountTiming {
-  const readAt = wallClockMs();
-  const credentialsDoneAt = watch.credentialsDoneAt ?? readAt;
-  const reportDoneAt = watch.reportDoneAt ?? readAt;
-  return {
-    accountId: watch.accountId,
-    outcome,
-    keys: watch.keys,
-    calls: watch.tally.calls,
-    callMs: watch.tally.callMs,
-    reportPolls: watch.tally.reportPolls,
-    reportCallMs: watch.tally.reportCallMs,
-    startedAt: watch.startedAt,
-    credentialsMs: credentialsDoneAt - watch.startedAt,
-    reportMs: Math.max(0, reportDoneAt - credentialsDoneAt),
-    listingMs: Math.max(0, readAt - reportDoneAt),
-    readAt,
-  };
 }
 
 /**

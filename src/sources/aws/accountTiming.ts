@@ -89,3 +89,45 @@ export function describeAccountTiming(timing: AccountTiming): string {
     `credential report ${s(timing.reportMs)} over ${timing.reportPolls} poll(s), users and keys ${s(timing.listingMs)}${perCall})`
   );
 }
+
+/** An account's timing as it is being read (see AccountTiming). */
+export interface AccountWatch {
+  readonly accountId: string;
+  readonly startedAt: number;
+  credentialsDoneAt: number | undefined;
+  reportDoneAt: number | undefined;
+  keys: number;
+  readonly tally: CallTally;
+}
+
+export function startWatch(accountId: string): AccountWatch {
+  return {
+    accountId,
+    startedAt: wallClockMs(),
+    credentialsDoneAt: undefined,
+    reportDoneAt: undefined,
+    keys: 0,
+    tally: newCallTally(),
+  };
+}
+
+/** The phases partition the account's time: session, then report, then users and keys. */
+export function finishWatch(watch: AccountWatch, outcome: AccountTiming['outcome']): AccountTiming {
+  const readAt = wallClockMs();
+  const credentialsDoneAt = watch.credentialsDoneAt ?? readAt;
+  const reportDoneAt = watch.reportDoneAt ?? readAt;
+  return {
+    accountId: watch.accountId,
+    outcome,
+    keys: watch.keys,
+    calls: watch.tally.calls,
+    callMs: watch.tally.callMs,
+    reportPolls: watch.tally.reportPolls,
+    reportCallMs: watch.tally.reportCallMs,
+    startedAt: watch.startedAt,
+    credentialsMs: credentialsDoneAt - watch.startedAt,
+    reportMs: Math.max(0, reportDoneAt - credentialsDoneAt),
+    listingMs: Math.max(0, readAt - reportDoneAt),
+    readAt,
+  };
+}

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { CollectorSettingsReader } from '../../config/collectorSettings.js';
 import { SettingsReader } from '../../config/parse.js';
 import type { AccessKeyIdMode } from './accessKeyRow.js';
@@ -64,6 +65,7 @@ export const readAwsAccessKeysSettings: CollectorSettingsReader<AwsAccessKeysSet
     15,
   );
   const accountConcurrency = read.integer('AWS_ACCOUNT_CONCURRENCY', { min: 1, max: 32 }, 4);
+  const workers = readAccountWorkers(read, accountConcurrency);
   const ownerTagKeys = readOwnerTagKeys(read);
   return {
     secrets: {
@@ -84,6 +86,7 @@ export const readAwsAccessKeysSettings: CollectorSettingsReader<AwsAccessKeysSet
       const organization = readOrganizationMode(secrets, {
         accountConcurrency,
         budgetMs: context.runBudgetMs,
+        workers,
       });
       return {
         auth,
@@ -109,9 +112,37 @@ function readOwnerTagKeys(read: SettingsReader): readonly string[] {
   return text.split(',').map((key) => key.trim());
 }
 
+/**
+ * AWS_ACCOUNT_WORKERS: threads the accounts of an organization are read on, 0 (the run's own thread) to 16,
+ * or `auto` (the default): one per core when there is more than one (Flex Consumption's 4,096 MB instance
+ * has 2), never more than accounts at a time; on one core, none (a thread only adds its start-up there).
+ */
+function readAccountWorkers(read: SettingsReader, accountConcurrency: number): number {
+  const text = read.matching(
+    'AWS_ACCOUNT_WORKERS',
+    read.withDefault('AWS_ACCOUNT_WORKERS', 'auto'),
+    /^(auto|\d{1,2})$/i,
+    "auto, or an integer from 0 to 16: threads the accounts are read on (0: the run's own)",
+  );
+  if (text === undefined || text.toLowerCase() === 'auto') return autoAccountWorkers(accountConcurrency);
+  const workers = Number(text);
+  if (workers <= 16) return workers;
+  read.problems.push({
+    setting: 'AWS_ACCOUNT_WORKERS',
+    problem: `is "${text}"`,
+    expected: 'auto, or an integer from 0 to 16',
+  });
+  return 0;
+}
+
+/** AWS_ACCOUNT_WORKERS=auto: one thread per core when there is more than one, at most one per account. */
+export function autoAccountWorkers(accountConcurrency: number, cores = availableParallelism()): number {
+  return cores > 1 ? Math.min(cores, accountConcurrency) : 0;
+}
+
 function readOrganizationMode(
   read: SettingsReader,
-  limits: Pick<OrganizationMode, 'accountConcurrency' | 'budgetMs'>,
+  limits: Pick<OrganizationMode, 'accountConcurrency' | 'budgetMs' | 'workers'>,
 ): AwsAccessKeysSettings['organization'] {
   const memberRoleName = read.matching(
     'aws-member-role-name',
