@@ -26,6 +26,35 @@ describe('SlidingWindow', () => {
     expect(window.roomAt(5_000)).toBe(5_000);
   });
 
+  it("counts a request from its answer once it came: a late arrival can't start the server's window after ours", () => {
+    const window = new SlidingWindow(2, 1_000);
+    const first = window.record(0);
+    window.record(100);
+    // Under way, the first counts from when it left.
+    expect(window.roomAt(200)).toBe(1_000);
+    // Its answer came at 300 (it reached the server somewhere in 0–300): it counts from 300, and the
+    // third goes once only one of the two is within the interval, the second (under way, from 100) at 1,100.
+    first.settle(300);
+    expect(window.roomAt(200)).toBe(1_100);
+    window.record(1_100);
+    // Then the fourth: the first's 300 is the second latest count, but the spacing rule says 1,600.
+    expect(window.roomAt(1_150)).toBe(1_600);
+    // Settled once: a second settle (a retry of the same request object) moves nothing.
+    first.settle(5_000);
+    expect(first.at).toBe(300);
+  });
+
+  it('keeps a request under way in its count however long it takes, and forgets answered ones once old', () => {
+    const window = new SlidingWindow(1, 1_000);
+    const slow = window.record(0);
+    expect(window.roomAt(500)).toBe(1_000);
+    // Answered at 4,000: the window's next request goes at 5,000, not at 1,000.
+    slow.settle(4_000);
+    expect(window.roomAt(2_000)).toBe(5_000);
+    window.record(5_000).settle(5_050);
+    expect(window.roomAt(5_100)).toBe(6_050);
+  });
+
   it('names what is wrong with its limits', () => {
     expect(() => new SlidingWindow(0, 1_000)).toThrow(/limit must be a positive integer: 0/);
     expect(() => new SlidingWindow(5, 0)).toThrow(/intervalMs must be positive: 0/);

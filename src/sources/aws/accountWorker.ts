@@ -63,7 +63,6 @@ async function readAccount(id: number, job: AccountJob<AccountJobOptions>): Prom
 
 function stateOf(watch: AccountWatch): WatchState {
   return {
-    startedAt: watch.startedAt,
     credentialsDoneAt: watch.credentialsDoneAt,
     reportDoneAt: watch.reportDoneAt,
     keys: watch.keys,

@@ -33,8 +33,11 @@ export type ToAccountWorker<Options> =
   | { readonly kind: 'read'; readonly id: number; readonly job: AccountJob<Options> }
   | { readonly kind: 'abort'; readonly id: number; readonly reason: string };
 
-/** The watch as data: what the thread measured of the account. */
-export type WatchState = Omit<AccountWatch, 'accountId'>;
+/**
+ * The watch as data: what the thread measured of the account. Not when it started: the account's time
+ * runs from when the run gave it out, waiting for a thread (or for one to start) included.
+ */
+export type WatchState = Omit<AccountWatch, 'accountId' | 'startedAt'>;
 
 export type FromAccountWorker =
   | {

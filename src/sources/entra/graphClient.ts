@@ -279,6 +279,7 @@ function pacingPolicy(
 ): PipelinePolicy {
   // A request takes its tenant's slot and the app's at the same instant, when it leaves: a tenant waiting
   // for its own allowance holds no app slot, and a wait for the app's does not start the tenant's window early.
+  // Each is counted from when its answer came: Graph counted it on arrival, before that, however late it arrived.
   const counted = [
     windowFor(`${endpoint}|tenant:${options.tenantKey ?? 'home'}`, options.pacing),
     ...(options.appPacing ? [windowFor(`${endpoint}|app`, options.appPacing)] : []),
@@ -287,8 +288,12 @@ function pacingPolicy(
     name: 'graphPacing',
     // An aborted request leaves the wait at once and is not sent.
     async sendRequest(request, next) {
-      await takeTurn(counted, request.abortSignal);
-      return next(request);
+      const turn = await takeTurn(counted, request.abortSignal);
+      try {
+        return await next(request);
+      } finally {
+        turn.settle();
+      }
     },
   };
 }
