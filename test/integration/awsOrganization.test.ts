@@ -19,6 +19,7 @@ import {
   awsAccessKeysCollector,
   inventoryMemberAccount,
   memoizeCredentials,
+  type OrganizationMode,
 } from '../../src/sources/aws/accessKeysCollector.js';
 import { newSourceStats } from '../../src/run/collector.js';
 import type { AccountTiming } from '../../src/sources/aws/accountTiming.js';
@@ -87,6 +88,17 @@ afterAll(async () => {
   await cloud?.stop();
   await rm(stateDir, { recursive: true, force: true });
 });
+
+/** The collector in organization mode, every account, as the hub with the test's member role. */
+function organizationCollector(organization: Omit<OrganizationMode, 'memberRoleName' | 'accounts'>) {
+  return awsAccessKeysCollector({
+    credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+    region: 'us-east-1',
+    accessKeyIdMode: 'masked',
+    concurrency: 4,
+    organization: { memberRoleName: memberRole, accounts: { include: [], exclude: [] }, ...organization },
+  });
+}
 
 function lastRunRow(): CollectorRunsRow {
   const row = (cloud.ingestion.accepted('CollectorRuns_CL') as unknown as CollectorRunsRow[]).at(-1);
@@ -172,19 +184,11 @@ describe('organization mode against moto Organizations', () => {
   const organizationRun = async (progress: AccountProgress, budgetMs: number) => {
     const memory = memorySink();
     const before = cloud.aws.requests.length;
-    const collector = awsAccessKeysCollector({
-      credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
-      region: 'us-east-1',
-      accessKeyIdMode: 'masked',
-      concurrency: 4,
-      organization: {
-        memberRoleName: memberRole,
-        accounts: { include: [], exclude: [] },
-        accountConcurrency: 1,
-        budgetMs,
-        progress,
-        clock: steppingClock(),
-      },
+    const collector = organizationCollector({
+      accountConcurrency: 1,
+      budgetMs,
+      progress,
+      clock: steppingClock(),
     });
     const failure = await runCollector({ collector, sink: memory.sink, log: silentLogger }).then(
       () => undefined,
@@ -276,36 +280,29 @@ describe('organization mode against moto Organizations', () => {
   });
 });
 
-describe('organization mode on worker threads (AWS_ACCOUNT_WORKERS)', () => {
-  const readOrganization = async (workers: number) => {
-    const memory = memorySink();
-    const lines: string[] = [];
-    const timings: AccountTiming[] = [];
-    const before = cloud.aws.requests.length;
-    const collector = awsAccessKeysCollector({
-      credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
-      region: 'us-east-1',
-      accessKeyIdMode: 'masked',
-      concurrency: 4,
-      organization: {
-        memberRoleName: memberRole,
-        accounts: { include: [], exclude: [] },
-        accountConcurrency: 3,
-        budgetMs: Number.POSITIVE_INFINITY,
-        onAccount: (timing) => timings.push(timing),
-        workers,
-      },
-    });
-    const log = { info: (line: string) => lines.push(line), warn: () => {}, error: () => {} };
-    const result = await runCollector({ collector, sink: memory.sink, log });
-    const keys = memory
-      .rowsOf('AWSIAMAccessKeys_CL')
-      .map((r) => ({ ...r, SnapshotId: '', SnapshotTime: '', TimeGenerated: '' }))
-      .sort((a, b) => `${a.AccountId}/${a.AccessKeyId}`.localeCompare(`${b.AccountId}/${b.AccessKeyId}`));
-    const calls = cloud.aws.requests.length - before;
-    return { result, keys, lines, timings, calls, runRow: memory.rowsOf('CollectorRuns_CL')[0] };
-  };
+/** Every account of the organization, 3 at a time, on `workers` threads (0: the run's own). */
+const readOrganization = async (workers: number) => {
+  const memory = memorySink();
+  const lines: string[] = [];
+  const timings: AccountTiming[] = [];
+  const before = cloud.aws.requests.length;
+  const collector = organizationCollector({
+    accountConcurrency: 3,
+    budgetMs: Number.POSITIVE_INFINITY,
+    onAccount: (timing) => timings.push(timing),
+    workers,
+  });
+  const log = { info: (line: string) => lines.push(line), warn: () => {}, error: () => {} };
+  const result = await runCollector({ collector, sink: memory.sink, log });
+  const keys = memory
+    .rowsOf('AWSIAMAccessKeys_CL')
+    .map((r) => ({ ...r, SnapshotId: '', SnapshotTime: '', TimeGenerated: '' }))
+    .sort((a, b) => `${a.AccountId}/${a.AccessKeyId}`.localeCompare(`${b.AccountId}/${b.AccessKeyId}`));
+  const calls = cloud.aws.requests.length - before;
+  return { result, keys, lines, timings, calls, runRow: memory.rowsOf('CollectorRuns_CL')[0] };
+};
 
+describe('organization mode on worker threads (AWS_ACCOUNT_WORKERS)', () => {
   it("reads the same rows as the run's own thread, counts every call, forwards log lines and timings, and names the broken account", async () => {
     const own = await readOrganization(0);
     const threads = await readOrganization(2);
@@ -366,22 +363,7 @@ describe('one member account on its own', () => {
   });
 
   it("says where each account's time went", async () => {
-    const timings: AccountTiming[] = [];
-    const memory = memorySink();
-    const collector = awsAccessKeysCollector({
-      credentialsFor: () => () => Promise.resolve({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
-      region: 'us-east-1',
-      accessKeyIdMode: 'masked',
-      concurrency: 4,
-      organization: {
-        memberRoleName: memberRole,
-        accounts: { include: [], exclude: [] },
-        accountConcurrency: 3,
-        budgetMs: Number.POSITIVE_INFINITY,
-        onAccount: (timing) => timings.push(timing),
-      },
-    });
-    await runCollector({ collector, sink: memory.sink, log: silentLogger });
+    const { timings } = await readOrganization(0);
     const active = [...expected.keys()].filter((id) => id !== suspended);
     assert.deepEqual(
       timings.map((t) => t.accountId).sort(),
