@@ -276,7 +276,8 @@ async function* inventoryOrganization(
   return { partialFailures: failures, delivered: inventoried };
 }
 
-async function rowsOf<Row>(read: AsyncIterable<Row>): Promise<Row[]> {
+/** Every row of a read, once it has ended. */
+export async function rowsOf<Row>(read: AsyncIterable<Row>): Promise<Row[]> {
   const rows: Row[] = [];
   for await (const row of read) rows.push(row);
   return rows;

@@ -5,8 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { newSourceStats } from '../../run/collector.js';
 import type { Logger } from '../../lib/logger.js';
 import { describeError } from '../../lib/redact.js';
-import type { AWSIAMAccessKeysRow } from '../../tables/generated.js';
-import { inventoryMemberAccount, type AccountJobOptions } from './accessKeysCollector.js';
+import { inventoryMemberAccount, rowsOf, type AccountJobOptions } from './accessKeysCollector.js';
 import { startWatch, type AccountWatch } from './accountTiming.js';
 import type {
   AccountJob,
@@ -42,17 +41,17 @@ async function readAccount(id: number, job: AccountJob<AccountJobOptions>): Prom
   const watch = startWatch(job.account.id);
   const { hub } = job;
   try {
-    const rows: AWSIAMAccessKeysRow[] = [];
-    const read = inventoryMemberAccount(
-      { ...job.options, credentialsFor: () => undefined },
-      job.memberRoleName,
-      hub && (() => Promise.resolve(hub)),
-      job.account,
-      { runId: job.runId, startTime: job.startTime, stats, log, signal: controller.signal },
-      watch,
-      http,
+    const rows = await rowsOf(
+      inventoryMemberAccount(
+        { ...job.options, credentialsFor: () => undefined },
+        job.memberRoleName,
+        hub && (() => Promise.resolve(hub)),
+        job.account,
+        { runId: job.runId, startTime: job.startTime, stats, log, signal: controller.signal },
+        watch,
+        http,
+      ),
     );
-    for await (const row of read) rows.push(row);
     send({ kind: 'read', id, rows, stats, watch: stateOf(watch) });
   } catch (error) {
     send({ kind: 'failed', id, message: describeError(error), stats, watch: stateOf(watch) });

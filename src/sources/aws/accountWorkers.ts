@@ -75,8 +75,6 @@ export interface AccountWorkers<Options> {
     watch: AccountWatch,
     context: Pick<CollectorContext, 'stats' | 'log' | 'signal'>,
   ): Promise<AWSIAMAccessKeysRow[]>;
-  /** Ends every thread (a read still pending rejects). */
-  close(): Promise<void>;
 }
 
 interface Pending {
@@ -110,13 +108,6 @@ export function accountWorkersFor<Options>(size: number, data: AccountWorkerData
     pools.set(size, pool);
   }
   return pool;
-}
-
-/** Ends every pool's threads (a read still pending rejects); the next run starts new ones. */
-export async function closeAccountWorkers(): Promise<void> {
-  const closing = [...pools.values()];
-  pools.clear();
-  await Promise.all(closing.map((pool) => pool.close()));
 }
 
 const pools = new Map<number, AccountWorkers<unknown>>();
@@ -189,10 +180,6 @@ function startPool(size: number, data: AccountWorkerData): AccountWorkers<unknow
       // At the deadline the read rejects at once; the thread stops the account's calls meanwhile (and
       // its answer, when it comes, finds nobody waiting).
       return raceAbort(read, signal).finally(() => signal.removeEventListener('abort', abort));
-    },
-    async close() {
-      const ending = threads.splice(0);
-      await Promise.all(ending.map((thread) => thread.worker.terminate()));
     },
   };
 }
